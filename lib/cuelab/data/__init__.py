@@ -1,0 +1,1 @@
+"""Data sets: one module per family, each a LightningDataModule plus plain tensor builders."""

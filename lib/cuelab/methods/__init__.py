@@ -1,0 +1,1 @@
+"""Measurements, each a small module with a clear verb."""

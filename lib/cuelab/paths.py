@@ -1,0 +1,33 @@
+"""Where data and reports live: the repository root, found from the working directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cuelab.params import check_study
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The folder holding cuelab's pyproject.toml above start (or $CUELAB_ROOT, or the cwd)."""
+    if os.environ.get("CUELAB_ROOT"):
+        return Path(os.environ["CUELAB_ROOT"]).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "lib" / "cuelab").is_dir():
+            return folder
+    return here
+
+
+def reports_dir(study: str, root: str | Path | None = None) -> Path:
+    """reports/<study>/ under the repository root (created)."""
+    folder = Path(root or repo_root()) / "reports" / check_study(study)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def data_dir(root: str | Path | None = None) -> Path:
+    """data/ under the repository root (created): the cache of downloaded or generated data."""
+    folder = Path(root or repo_root()) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,174 @@
+"""One LightningModule for classification, a quiet Trainer factory, and a per-step recorder."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from torch import nn
+
+from cuelab.params import check_choice, check_positive, check_positive_int
+from cuelab.seeding import seed_everything
+
+LOSSES = ("cross_entropy", "logistic")
+OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed")
+
+
+def _silence_lightning() -> None:
+    # Banners such as "GPU available: False" are noise in committed notebook outputs.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Classifier(L.LightningModule):
+    """Trains any nn.Module as a classifier.
+
+    loss="cross_entropy": integer labels, one logit per class.
+    loss="logistic": labels in {-1, +1}, one scalar output, mean log(1 + exp(-y f(x))).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        loss: str = "cross_entropy",
+        optimizer: str = "sgd",
+        lr: float = 0.1,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.loss_name = check_choice("loss", loss, LOSSES)
+        self.optimizer_name = check_choice("optimizer", optimizer, OPTIMIZERS)
+        self.lr = check_positive("lr", lr)
+        self.momentum = float(momentum)
+        self.weight_decay = float(weight_decay)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training loss of outputs out against labels y."""
+        if self.loss_name == "logistic":
+            return F.softplus(-y.to(out.dtype) * out.reshape(-1)).mean()
+        return F.cross_entropy(out, y)
+
+    def predict_labels(self, out: torch.Tensor) -> torch.Tensor:
+        """Predicted labels: the sign (±1) for logistic, the argmax otherwise."""
+        if self.loss_name == "logistic":
+            return torch.where(out.reshape(-1) > 0, 1, -1)
+        return out.argmax(dim=-1)
+
+    def _step(self, batch: Any, stage: str) -> torch.Tensor:
+        x, y = batch[0], batch[1]
+        out = self(x)
+        loss = self.loss(out, y)
+        acc = (self.predict_labels(out) == y).double().mean()
+        self.log(f"{stage}_loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=stage != "train")
+        self.log(f"{stage}_acc", acc, prog_bar=True, on_step=stage == "train", on_epoch=stage != "train")
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = [p for p in self.parameters() if p.requires_grad]
+        if self.optimizer_name == "adam":
+            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+
+
+class StepRecorder(L.Callback):
+    """Calls measure(module, step) at step 0 and after each listed optimizer step; keeps the rows.
+
+    Lightning's batch-end hooks run after the optimizer step, so a row recorded there
+    describes the weights *after* step t; step 0 (the initial weights) is recorded
+    at train start, apart.
+    """
+
+    def __init__(self, measure: Callable[[L.LightningModule, int], dict[str, Any]], steps: Iterable[int] | None = None) -> None:
+        self.measure = measure
+        self.steps = None if steps is None else set(int(s) for s in steps)
+        self.rows: list[dict[str, Any]] = []
+
+    def _record(self, pl_module: L.LightningModule, step: int) -> None:
+        if self.steps is not None and step not in self.steps:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        with torch.no_grad():
+            row = {"step": step, **self.measure(pl_module, step)}
+        pl_module.train(was_training)
+        self.rows.append(row)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._record(pl_module, 0)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._record(pl_module, trainer.global_step)
+
+
+def make_trainer(
+    *,
+    max_epochs: int | None = None,
+    max_steps: int = -1,
+    precision: str = "32-true",
+    callbacks: Iterable[L.Callback] = (),
+    progress_bar: bool = False,
+    **kwargs: Any,
+) -> L.Trainer:
+    """A quiet, deterministic Trainer on accelerator="auto": no logger, checkpoints or banners."""
+    _silence_lightning()
+    check_choice("precision", precision, PRECISIONS)
+    if max_epochs is not None:
+        check_positive_int("max_epochs", max_epochs)
+    return L.Trainer(
+        accelerator="auto",
+        devices=1,
+        max_epochs=max_epochs,
+        max_steps=max_steps,
+        precision=precision,
+        deterministic=True,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress_bar,
+        num_sanity_val_steps=0,
+        callbacks=list(callbacks),
+        **kwargs,
+    )
+
+
+def fit(
+    module: L.LightningModule,
+    data: L.LightningDataModule | torch.utils.data.DataLoader,
+    *,
+    seed: int | None = None,
+    val_data: torch.utils.data.DataLoader | None = None,
+    **trainer_kwargs: Any,
+) -> L.Trainer:
+    """Fit module on data (a DataModule or a train DataLoader) with make_trainer(**trainer_kwargs)."""
+    if seed is not None:
+        seed_everything(seed)
+    trainer = make_trainer(**trainer_kwargs)
+    with warnings.catch_warnings():
+        # "does not have many workers" etc.: tensors already in memory need none.
+        warnings.filterwarnings("ignore", category=PossibleUserWarning)
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated.*")
+        if isinstance(data, L.LightningDataModule):
+            trainer.fit(module, datamodule=data)
+        else:
+            trainer.fit(module, train_dataloaders=data, val_dataloaders=val_data)
+    return trainer
