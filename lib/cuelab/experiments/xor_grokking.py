@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from cuelab.data.xor import XorDataModule, XorSpec
 from cuelab.methods.agreement import accuracy, one_step_linear_direction, sign_agreement, sign_labels
@@ -68,24 +68,38 @@ def log_spaced_steps(total: int, dense_until: int = 10, per_decade: int = 12) ->
 
 
 def _measure(data: XorDataModule, mu: tuple[torch.Tensor, torch.Tensor], linear_test: torch.Tensor):
-    train, test = data.train, data.test
+    on_device: dict[torch.device, dict[str, torch.Tensor]] = {}
+
+    def tensors(device: torch.device) -> dict[str, torch.Tensor]:
+        # The data stay on the CPU; a GPU run measures copies made once per device.
+        if device not in on_device:
+            train, test = data.train, data.test
+            on_device[device] = {
+                k: v.to(device)
+                for k, v in dict(
+                    x_train=train.x, y_train=train.y, flipped=train.flipped, x_test=test.x, y_test=test.y_clean,
+                    cluster=test.cluster, mu1=mu[0], mu2=mu[1], linear_test=linear_test,
+                ).items()
+            }
+        return on_device[device]
 
     def measure(module: Classifier) -> dict[str, Any]:
         net: TwoLayerReLU = module.model
-        out_train, out_test = net(train.x), net(test.x)
+        t = tensors(net.weight.device)
+        out_train, out_test = net(t["x_train"]), net(t["x_test"])
         pred_train, pred_test = sign_labels(out_train), sign_labels(out_test)
         row = {
-            "loss": float(module.loss(out_train, train.y)),
+            "loss": float(module.loss(out_train, t["y_train"])),
             "max_abs_output": float(out_train.abs().max()),
-            "train_acc": accuracy(pred_train, train.y),
-            "train_acc_flipped": accuracy(pred_train, train.y, train.flipped),
-            "train_acc_unflipped": accuracy(pred_train, train.y, ~train.flipped),
-            "test_acc": accuracy(pred_test, test.y_clean),
-            "linear_agreement": sign_agreement(out_test, linear_test),
-            "alignment_ratio": alignment_ratio(net.weight, net.neuron_sign, *mu),
+            "train_acc": accuracy(pred_train, t["y_train"]),
+            "train_acc_flipped": accuracy(pred_train, t["y_train"], t["flipped"]),
+            "train_acc_unflipped": accuracy(pred_train, t["y_train"], ~t["flipped"]),
+            "test_acc": accuracy(pred_test, t["y_test"]),
+            "linear_agreement": sign_agreement(out_test, t["linear_test"]),
+            "alignment_ratio": alignment_ratio(net.weight, net.neuron_sign, t["mu1"], t["mu2"]),
         }
         for k in range(4):
-            row[f"test_acc_cluster{k}"] = accuracy(pred_test, test.y_clean, test.cluster == k)
+            row[f"test_acc_cluster{k}"] = accuracy(pred_test, t["y_test"], t["cluster"] == k)
         return row
 
     return measure
@@ -100,18 +114,19 @@ def run_xor(config: XorRunConfig, seed: int, *, keep_model: bool = False) -> Xor
     mu = config.spec.means()
     linear_test = data.test.x @ one_step_linear_direction(data.train.x, data.train.y)
 
+    measure = _measure(data, mu, linear_test)
     snapshots: dict[int, pd.DataFrame] = {}
     snapshot_steps = set(config.snapshot_steps)
 
     def measure_and_snapshot(module: Classifier, step: int) -> dict[str, Any]:
         if step in snapshot_steps:
-            proj = project_neurons(module.model.weight, list(mu)).cpu().numpy()
+            weight = module.model.weight
+            proj = project_neurons(weight, [m.to(weight.device) for m in mu]).cpu().numpy()
             snapshots[step] = pd.DataFrame(
                 {"proj_mu1": proj[:, 0], "proj_mu2": proj[:, 1], "sign": module.model.neuron_sign.cpu().numpy()}
             )
         return measure(module)
 
-    measure = _measure(data, mu, linear_test)
     wanted = None if config.record_steps is None else set(config.record_steps) | snapshot_steps | {0, config.steps}
     recorder = StepRecorder(measure_and_snapshot, steps=wanted)
     fit(module, data, max_epochs=config.steps, precision="64-true", callbacks=[recorder])
@@ -122,7 +137,7 @@ def run_xor(config: XorRunConfig, seed: int, *, keep_model: bool = False) -> Xor
         config=config,
         trajectory=trajectory,
         projections=snapshots,
-        model=net if keep_model else None,
+        model=net.cpu() if keep_model else None,
         data=data if keep_model else None,
     )
 

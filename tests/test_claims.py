@@ -1,0 +1,85 @@
+import json
+import math
+
+import pytest
+
+from cuelab import claims as C
+
+
+def make_table():
+    t = C.ClaimTable("xor_grokking", profile="smoke", seed=3)
+    t.check("X-1", "fits", paper=1.0, measured=1.0, rule=C.equals(1.0))
+    t.check("X-2", "near chance", paper=0.505, measured=0.71, rule=C.between(0.4, 0.6))
+    t.check("X-3", "two parts", paper=None, measured=[0.9, 4.0], rule=C.all_of(C.at_least(0.8), C.at_least(3)))
+    t.not_run("X-4", "needs weights", paper=0.5, reason="full profile only")
+    return t
+
+
+def test_rules_decide_with_real_numbers():
+    assert C.at_least(0.9)(0.9) and not C.at_least(0.9)(0.8999)
+    assert C.at_most(0.02)(0.02) and not C.at_most(0.02)(0.0201)
+    assert C.less_than(1e-4)(9e-5) and not C.less_than(1e-4)(1e-4)
+    assert C.between(0.4, 0.6)(0.505) and not C.between(0.4, 0.6)(0.61)
+    assert C.equals(1.0, tol=0.01)(0.995) and not C.equals(1.0)(0.995)
+    assert not C.at_least(0.0)(math.nan)
+    assert not C.at_least(2)(None)  # e.g. "first step reaching 0.8" when it is never reached
+    both = C.all_of(C.between(0.8, 1.25), C.at_least(3))
+    assert both([1.0, 16.8]) and not both([1.0, 2.9])
+    assert both.text == "0.8 ≤ measured ≤ 1.25 and measured ≥ 3"
+
+
+def test_failing_claim_is_reported_as_failed_with_its_measurement():
+    t = make_table()
+    assert [c.verdict for c in t.claims] == ["holds", "fails", "holds", "not run"]
+    assert t["X-2"].measured == 0.71
+    assert t["X-2"].rule == "0.4 ≤ measured ≤ 0.6"
+    assert t["X-4"].measured is None and "full profile only" in t["X-4"].rule
+
+
+def test_json_keeps_the_contract(tmp_path):
+    path = make_table().write(tmp_path)
+    assert path == tmp_path / "claims.json"
+    data = json.loads(path.read_text())
+    assert data["study"] == "xor_grokking" and data["profile"] == "smoke" and data["seed"] == 3
+    assert [c["id"] for c in data["claims"]] == ["X-1", "X-2", "X-3", "X-4"]
+    for c in data["claims"]:
+        assert {"id", "statement", "paper", "measured", "rule", "verdict"} <= c.keys()
+    assert data["claims"][2]["measured"] == [0.9, 4.0]
+    assert C.load_claims(path)["claims"][1]["verdict"] == "fails"
+
+
+def test_load_claims_rejects_a_broken_file(tmp_path):
+    bad = tmp_path / "claims.json"
+    bad.write_text(json.dumps({"study": "x", "profile": "smoke", "seed": 0, "claims": [{"id": "A", "verdict": "maybe"}]}))
+    with pytest.raises(ValueError, match="verdict 'maybe'"):
+        C.load_claims(bad)
+    bad.write_text(json.dumps({"study": "x"}))
+    with pytest.raises(ValueError, match="lacks"):
+        C.load_claims(bad)
+
+
+def test_numpy_values_and_nan_become_plain_json(tmp_path):
+    np = pytest.importorskip("numpy")
+    t = C.ClaimTable("xor_grokking", profile="smoke", seed=0)
+    t.check("A", "s", paper=np.float64(0.5), measured=np.float64(math.nan), rule=C.at_least(0))
+    t.check("B", "s", paper=None, measured=np.int64(3), rule=C.at_least(2))
+    data = json.loads(t.write(tmp_path / "c.json").read_text())
+    assert data["claims"][0]["measured"] is None and data["claims"][0]["verdict"] == "fails"
+    assert data["claims"][1]["measured"] == 3 and data["claims"][1]["verdict"] == "holds"
+
+
+def test_verdicts_text_and_html():
+    t = make_table()
+    assert t.verdicts().splitlines() == ["X-1  holds", "X-2  fails", "X-3  holds", "X-4  not run",
+                                         "2 holds, 1 fails, 1 not run"]
+    html = t._repr_html_()
+    assert "near chance" in html and "fails" in html and "<table>" in html
+    assert list(t.to_frame().columns[:6]) == ["id", "statement", "paper", "measured", "rule", "verdict"]
+
+
+def test_duplicate_ids_and_bad_study_are_refused():
+    t = make_table()
+    with pytest.raises(ValueError, match="already"):
+        t.check("X-1", "again", paper=1, measured=1, rule=C.equals(1))
+    with pytest.raises(ValueError, match="study="):
+        C.ClaimTable("xor", profile="smoke", seed=0)
