@@ -68,6 +68,15 @@ def test_numpy_values_and_nan_become_plain_json(tmp_path):
     assert data["claims"][1]["measured"] == 3 and data["claims"][1]["verdict"] == "holds"
 
 
+def test_small_measurements_keep_their_significant_digits(tmp_path):
+    t = C.ClaimTable("xor_grokking", profile="smoke", seed=0)
+    t.check("A", "loss gap", paper=None, measured=2.0912345678e-10, rule=C.less_than(1e-4))
+    t.check("B", "accuracy", paper=0.505, measured=0.51412345678, rule=C.at_least(0.5))
+    data = json.loads(t.write(tmp_path).read_text())
+    assert data["claims"][0]["measured"] == 2.09123e-10
+    assert data["claims"][1]["measured"] == 0.514123
+
+
 def test_verdicts_text_and_html():
     t = make_table()
     assert t.verdicts().splitlines() == ["X-1  holds", "X-2  fails", "X-3  holds", "X-4  not run",

@@ -86,11 +86,11 @@ class Claim:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe value: numpy scalars to python, NaN to None, tuples to lists, floats rounded."""
+    """JSON-safe value: numpy scalars to python, NaN to None, tuples to lists, floats to 6 significant digits."""
     if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
         value = value.item()
     if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 6)
+        return None if math.isnan(value) else float(f"{value:.6g}")
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value

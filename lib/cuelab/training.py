@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import warnings
 from collections.abc import Callable, Iterable
@@ -171,4 +172,8 @@ def fit(
             trainer.fit(module, datamodule=data)
         else:
             trainer.fit(module, train_dataloaders=data, val_dataloaders=val_data)
+    # The Trainer, the module and the data reference each other; without a full collection their memory
+    # comes back only at Python's next full GC pass, and many short fits in a row (a sweep) then pile up
+    # gigabytes of dead tensors. A full pass costs ~0.3 s, small next to any fit.
+    gc.collect()
     return trainer
