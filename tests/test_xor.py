@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from cuelab.data.xor import XorDataModule, XorSpec, sample_xor
 from cuelab.experiments import xor_grokking as X
 from cuelab.methods.agreement import accuracy, one_step_linear_direction, sign_agreement
-from cuelab.methods.alignment import alignment_ratio, plane_grid, project_neurons
+from cuelab.methods.alignment import alignment_ratio, plane_grid, plane_scores, project_neurons
 from cuelab.models.two_layer import TwoLayerReLU
 from cuelab.seeding import generator
 from cuelab.training import Classifier, StepRecorder, fit
@@ -141,9 +141,12 @@ def test_alignment_ratio_and_projections():
 
 def test_plane_grid_and_linear_helpers():
     mu1, mu2 = XorSpec(dim=6, mu_norm=2.0, noise_rate=0.0).means()
-    uu, vv, pts = plane_grid(mu1, mu2, extent=3.0, resolution=5)
-    assert pts.shape == (25, 6) and float(pts[:, 2:].abs().max()) == 0.0
-    assert float(pts[:, 0].max()) == 3.0 and float(pts[:, 1].min()) == -3.0
+    uu, vv = plane_grid(extent=3.0, resolution=5)
+    assert uu.shape == (5, 5) and float(uu.max()) == 3.0 and float(vv.min()) == -3.0
+    # a model reading the first two coordinates sees exactly the grid, whatever the chunk size
+    first_two = lambda x: 10 * x[:, 0] + x[:, 1]  # noqa: E731
+    for chunk in (1, 7, 1024):
+        assert torch.allclose(plane_scores(first_two, mu1, mu2, uu, vv, chunk=chunk), 10 * uu + vv)
     x = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
     assert torch.equal(one_step_linear_direction(x, torch.tensor([1, -1])), torch.tensor([-2.0, 3.0]))
     assert sign_agreement(torch.tensor([1.0, -2.0, 3.0]), torch.tensor([0.5, 1.0, 2.0])) == pytest.approx(2 / 3)

@@ -31,9 +31,22 @@ def alignment_ratio(weight: torch.Tensor, neuron_sign: torch.Tensor, mu1: torch.
     return float(aligned / crossed)
 
 
-def plane_grid(mu1: torch.Tensor, mu2: torch.Tensor, extent: float, resolution: int = 101) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Points u·μ̂1 + v·μ̂2 on a square grid |u|, |v| ≤ extent: (u, v, points of shape (r*r, dim))."""
-    u = torch.linspace(-extent, extent, resolution, dtype=mu1.dtype)
-    uu, vv = torch.meshgrid(u, u, indexing="xy")
-    points = uu.reshape(-1, 1) * unit(mu1) + vv.reshape(-1, 1) * unit(mu2)
-    return uu, vv, points
+def plane_grid(extent: float, resolution: int = 101, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coordinates (u, v) of a square grid |u|, |v| ≤ extent, each of shape (resolution, resolution)."""
+    axis = torch.linspace(-extent, extent, resolution, dtype=dtype)
+    return torch.meshgrid(axis, axis, indexing="xy")
+
+
+def plane_scores(
+    model: torch.nn.Module, mu1: torch.Tensor, mu2: torch.Tensor, u: torch.Tensor, v: torch.Tensor, chunk: int = 1024
+) -> torch.Tensor:
+    """model(u·μ̂1 + v·μ̂2) on a grid, shaped like u; points are built chunk by chunk to bound memory."""
+    e1, e2 = unit(mu1), unit(mu2)
+    uf, vf = u.reshape(-1), v.reshape(-1)
+    out = []
+    with torch.no_grad():
+        for i in range(0, uf.numel(), chunk):
+            points = uf[i : i + chunk, None] * e1 + vf[i : i + chunk, None] * e2
+            out.append(model(points).reshape(points.shape[0], -1))
+    scores = torch.cat(out)
+    return scores.reshape(*u.shape, *scores.shape[1:]) if scores.shape[1] > 1 else scores.reshape(u.shape)
