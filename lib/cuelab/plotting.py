@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import seaborn as sns
 

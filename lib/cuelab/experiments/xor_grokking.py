@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -190,7 +191,7 @@ def sweep(
     """
     seeds = list(seeds)
     keys = list(grid)
-    points = [dict(zip(keys, values)) for values in _product([grid[k] for k in keys])]
+    points = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
     rows = []
     with tqdm(total=len(points) * len(seeds), desc=desc) as bar:
         for point in points:
@@ -201,13 +202,6 @@ def sweep(
                 rows.append({**point, **final})
                 bar.update()
     return pd.DataFrame(rows)
-
-
-def _product(lists: list[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    out: list[tuple[Any, ...]] = [()]
-    for values in lists:
-        out = [prefix + (v,) for prefix in out for v in values]
-    return out
 
 
 def _apply(base: XorRunConfig, point: dict[str, Any]) -> XorRunConfig:
