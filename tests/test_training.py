@@ -1,0 +1,50 @@
+"""The shared classifier and trainer on the cross-entropy path later studies use."""
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from cuelab import ParameterError
+from cuelab.seeding import generator
+from cuelab.training import Classifier, StepRecorder, fit, make_trainer
+
+
+def _blobs(n: int = 600) -> TensorDataset:
+    g = generator(0)
+    y = torch.randint(0, 3, (n,), generator=g)
+    centres = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0]])
+    return TensorDataset(centres[y] + 0.5 * torch.randn(n, 2, generator=g), y)
+
+
+def test_cross_entropy_training_learns_separable_blobs():
+    data = _blobs()
+    module = Classifier(torch.nn.Linear(2, 3), loss="cross_entropy", optimizer="sgd", lr=0.5)
+    recorder = StepRecorder(lambda m, step: {"loss": float(m.loss(m(data.tensors[0]), data.tensors[1]))},
+                            steps=range(0, 1000, 10))
+    fit(module, DataLoader(data, batch_size=100, shuffle=True), seed=0, max_epochs=5, callbacks=[recorder])
+    losses = [r["loss"] for r in recorder.rows]
+    assert recorder.rows[0]["step"] == 0 and recorder.rows[-1]["step"] == 30  # 6 batches × 5 epochs
+    assert losses[-1] < 0.2 * losses[0]
+    pred = module.predict_labels(module(data.tensors[0]))
+    assert (pred == data.tensors[1]).double().mean().item() > 0.98
+
+
+def test_same_seed_same_weights():
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        module = Classifier(torch.nn.Linear(2, 3), optimizer="adam", lr=0.05)
+        fit(module, DataLoader(_blobs(), batch_size=64, shuffle=True), seed=3, max_epochs=2)
+        weights.append(module.model.weight.detach().clone())
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_trainer_is_quiet_and_checks_its_arguments():
+    trainer = make_trainer(max_epochs=1)
+    assert trainer.logger is None and not trainer.checkpoint_callbacks
+    with pytest.raises(ParameterError, match="precision='8-bit'"):
+        make_trainer(precision="8-bit")
+    with pytest.raises(ParameterError, match="max_epochs=0"):
+        make_trainer(max_epochs=0)
+    with pytest.raises(ParameterError, match="optimizer='rmsprop'"):
+        Classifier(torch.nn.Linear(2, 2), optimizer="rmsprop")
