@@ -33,7 +33,7 @@ from typing import Any, TextIO
 import cuelab
 from cuelab.claims import VERDICTS, load_claims
 from cuelab.params import ParameterError, check_profile, check_study
-from cuelab.paths import repo_root
+from cuelab.paths import reports_dir, repo_root
 
 KERNEL = "python3"  # the kernelspec ipykernel installs into every venv; jupyter_client runs it with this interpreter
 
@@ -74,6 +74,11 @@ def profile_file(study: str, profile: str, root: Path) -> Path | None:
     return root / "notebooks" / "profiles" / profile / f"{check_study(study)}.yaml"
 
 
+def executed_path(study: str, root: Path) -> Path:
+    """reports/<study>/<study>.ipynb under root: where papermill writes the executed notebook."""
+    return root / "reports" / check_study(study) / f"{study}.ipynb"
+
+
 def _rel(path: Path, root: Path) -> str:
     """path relative to root where it lies under it, so messages stay short."""
     try:
@@ -97,7 +102,7 @@ def check_inputs(study: str, profile: str, root: Path) -> None:
 
 def papermill_command(study: str, profile: str, root: Path) -> list[str]:
     """The papermill command line that executes one study's notebook into reports/<study>/."""
-    out = root / "reports" / study / f"{study}.ipynb"
+    out = executed_path(study, root)
     cmd = [
         sys.executable, "-m", "papermill",
         str(notebook_path(study, root)), str(out),
@@ -149,9 +154,8 @@ def run_study(study: str, profile: str, root: str | Path | None = None, *, echo:
     root = Path(root or repo_root()).resolve()
     study, profile = check_study(study), check_profile(profile)
     check_inputs(study, profile, root)
-    folder = root / "reports" / study
-    folder.mkdir(parents=True, exist_ok=True)
-    out, log = folder / f"{study}.ipynb", folder / "papermill.log"
+    folder = reports_dir(study, root)
+    out, log = executed_path(study, root), folder / "papermill.log"
     # What an earlier run left would pass for this run's if this one fails before writing its own.
     for stale in (folder / "claims.json", out):
         stale.unlink(missing_ok=True)
