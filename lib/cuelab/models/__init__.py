@@ -1,5 +1,13 @@
-"""Plain nn.Modules (no training logic; nothing else of cuelab imported)."""
+"""Plain nn.Modules (no training logic; nothing else of cuelab imported).
 
+Every classifier here exposes `features(x)` (the representation with the head removed)
+and `head` (the final linear layer), so measurements can use either.
+"""
+
+from cuelab.models.mlp import MLP
+from cuelab.models.resnet import CifarResNet, resnet20
+from cuelab.models.small_cnn import SmallCNN
 from cuelab.models.two_layer import TwoLayerReLU
+from cuelab.models.vit import SmallViT
 
-__all__ = ["TwoLayerReLU"]
+__all__ = ["MLP", "CifarResNet", "SmallCNN", "SmallViT", "TwoLayerReLU", "resnet20"]

@@ -1,0 +1,62 @@
+"""CIFAR-style ResNets (He et al. 2016, §4.2): 6n + 2 layers, widths 16/32/64."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 conv-BN layers with an identity (or 1×1 projection) shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """ResNet-(6n+2) for small images: depth 20 → n = 3 blocks per stage; global pooling, linear head."""
+
+    def __init__(self, in_channels: int, num_classes: int, depth: int = 20, base_width: int = 16) -> None:
+        super().__init__()
+        if depth < 8 or (depth - 2) % 6:
+            raise ValueError(f"depth must be 6n + 2 with n ≥ 1 (8, 14, 20, 32, 56, …), got {depth}")
+        n = (depth - 2) // 6
+        widths = (base_width, 2 * base_width, 4 * base_width)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
+        )
+        blocks: list[nn.Module] = []
+        c = widths[0]
+        for stage, w in enumerate(widths):
+            for i in range(n):
+                blocks.append(BasicBlock(c, w, stride=2 if stage > 0 and i == 0 else 1))
+                c = w
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(c, num_classes)
+        self.feature_dim = c
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The globally pooled feature vector."""
+        return self.pool(self.blocks(self.stem(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def resnet20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
+    """ResNet-20 as in He et al. (0.27 M parameters for 10 classes)."""
+    return CifarResNet(in_channels, num_classes, depth=20)

@@ -1,0 +1,64 @@
+"""A small Vision Transformer, with or without a positional embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SmallViT(nn.Module):
+    """Patch embedding → pre-norm Transformer encoder → mean pooling over patches → linear head.
+
+    positional=False drops the positional embedding; with mean pooling the model is then exactly
+    invariant to any permutation of the patches (a tile shuffle aligned to `patch` leaves its
+    features unchanged), which makes it the control that cannot see global arrangement.
+    The defaults are a tiny model for CPU runs; DeiT-Tiny at 64 px is
+    SmallViT(64, 8, 3, n, dim=192, depth=12, heads=3 or 6).
+    """
+
+    def __init__(
+        self,
+        image_size: int,
+        patch: int,
+        in_channels: int,
+        num_classes: int,
+        *,
+        dim: int = 64,
+        depth: int = 4,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        positional: bool = True,
+    ) -> None:
+        super().__init__()
+        if image_size % patch:
+            raise ValueError(f"patch must divide image_size, got patch={patch} for image_size={image_size}")
+        if dim % heads:
+            raise ValueError(f"heads must divide dim, got heads={heads} for dim={dim}")
+        self.patch = patch
+        self.num_patches = (image_size // patch) ** 2
+        self.embed = nn.Conv2d(in_channels, dim, kernel_size=patch, stride=patch)
+        self.positional = positional
+        self.pos = nn.Parameter(torch.zeros(1, self.num_patches, dim)) if positional else None
+        if self.pos is not None:
+            nn.init.trunc_normal_(self.pos, std=0.02)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, dim_feedforward=int(dim * mlp_ratio), dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+        self.feature_dim = dim
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch tokens after the encoder, shape (batch, patches, dim)."""
+        t = self.embed(x).flatten(2).transpose(1, 2)
+        if self.pos is not None:
+            t = t + self.pos
+        return self.norm(self.encoder(t))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean of the patch tokens (the head removed)."""
+        return self.tokens(x).mean(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
