@@ -1,0 +1,344 @@
+"""The loops behind the input-gradients study (Shah, Jain & Netrapalli, NeurIPS 2021).
+
+Standard and adversarially trained models on BlockMNIST, their attributions scored against the
+known signal block, DiffROAR curves, the simplified data of the theory section, and the image
+benchmarks (CIFAR-10, SVHN) of the full profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm import tqdm
+
+from cuelab.data.blockmnist import SimplifiedSample, SimplifiedSpec, sample_simplified
+from cuelab.methods import attribution as A
+from cuelab.methods import localisation as Loc
+from cuelab.methods import roar
+from cuelab.methods.adversarial import AdversarialClassifier, AttackConfig, robust_accuracy
+from cuelab.models import MLP, CifarResNet, SmallCNN
+from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
+from cuelab.paths import data_dir
+from cuelab.seeding import generator
+from cuelab.training import Classifier, fit
+
+ARCHS = ("mlp", "cnn", "resnet")
+BENCHMARKS = ("cifar10", "svhn")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models and training
+
+
+def build_model(arch: str, input_shape: Sequence[int], num_classes: int, *, hidden: Sequence[int] = (256, 256),
+                resnet_depth: int = 20, seed: int | None = None) -> nn.Module:
+    """A fresh model: "mlp" (flattened input), "cnn" (SmallCNN), "resnet"; seed fixes its initial weights."""
+    check_choice("arch", arch, ARCHS)
+    if seed is not None:
+        torch.manual_seed(seed)
+    channels = int(input_shape[0])
+    if arch == "mlp":
+        return MLP(int(np.prod(input_shape)), num_classes, hidden=tuple(hidden))
+    if arch == "cnn":
+        return SmallCNN(channels, num_classes)
+    return CifarResNet(channels, num_classes, depth=resnet_depth)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer, learning rate, epochs and batch size of one training run."""
+
+    epochs: int = 8
+    lr: float = 1e-3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive("lr", self.lr)
+        check_positive_int("batch_size", self.batch_size)
+
+    def retrain(self) -> roar.RetrainConfig:
+        """The same settings for DiffROAR's retraining."""
+        return roar.RetrainConfig(self.epochs, self.lr, self.batch_size, self.optimizer, self.momentum, self.weight_decay)
+
+
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    *,
+    attack: AttackConfig | None = None,
+    ramp_fraction: float = 1 / 3,
+    seed: int = 0,
+) -> nn.Module:
+    """Train model in place on (x, y) with cuelab.training.fit: standard, or PGD adversarial training when attack is set."""
+    kwargs = dict(optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if attack is None:
+        module: Classifier = Classifier(model, **kwargs)
+    else:
+        module = AdversarialClassifier(model, attack, ramp_fraction=ramp_fraction, **kwargs)
+    loader = DataLoader(TensorDataset(x, y), batch_size=config.batch_size, shuffle=True, generator=generator(seed))
+    fit(module, loader, seed=seed, max_epochs=config.epochs)
+    return model.to(roar.best_device()).eval()
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Clean test accuracy."""
+    return robust_accuracy(model, x, y, None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attributions scored against the signal block
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """The papers' settings: SmoothGrad samples and noise (fraction of the input range), IG Riemann steps."""
+
+    smoothgrad_samples: int = 50
+    smoothgrad_noise: float = 0.15
+    ig_steps: int = 50
+    value_range: tuple[float, float] = (0.0, 1.0)
+
+    def kwargs(self, method: str) -> dict:
+        """The keyword arguments attribution.attribute takes for method."""
+        if method == "smoothgrad":
+            return {"n_samples": self.smoothgrad_samples, "noise": self.smoothgrad_noise, "value_range": self.value_range}
+        if method == "integrated_gradients":
+            return {"steps": self.ig_steps}
+        return {}
+
+
+def attributions(models: Mapping[str, nn.Module], x: torch.Tensor, methods: Iterable[str],
+                 settings: AttributionSettings = AttributionSettings(), *, seed: int = 0,
+                 progress: bool = True) -> dict[tuple[str, str], torch.Tensor]:
+    """{(model name, method): attribution of x} — each explains the model's predicted label."""
+    pairs = [(m, meth) for m in models for meth in methods]
+    out = {}
+    for name, method in tqdm(pairs, desc="attributions", disable=not progress):
+        model = None if method == "random" else models[name]
+        out[(name, method)] = A.attribute(method, model, x, seed=seed, **settings.kwargs(method))
+    return out
+
+
+def localisation_table(attrs: Mapping[tuple[str, str], torch.Tensor], signal_mask: torch.Tensor, *,
+                       top_fraction: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Per (model, method): mean null_mass and top-fraction share in the signal block (both 0.5 at random)."""
+    rows = []
+    for (name, method), a in attrs.items():
+        rows.append({"model": name, "method": method,
+                     "null_mass": float(Loc.null_mass(a, signal_mask).mean()),
+                     "top10": float(Loc.top_share(a, signal_mask, top_fraction, seed=seed).mean())})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DiffROAR over several attributions
+
+
+@dataclass(frozen=True)
+class RoarInput:
+    """One attribution to evaluate: per-pixel scores of the train images and of the test images."""
+
+    train_scores: torch.Tensor
+    test_scores: torch.Tensor
+
+
+def diffroar_sweep(
+    inputs: Mapping[str, RoarInput],
+    make_model: Callable[[], nn.Module],
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    ks: Sequence[float],
+    config: roar.RetrainConfig,
+    *,
+    reference_accuracy: float | None = None,
+    n_retrains: int = 1,
+    fill: float = 0.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """DiffROAR(k) rows for every attribution (column `attribution`).
+
+    reference_accuracy: the clean test accuracy of the same architecture and recipe trained on the
+    unmasked data; masking removes information, so a top-k accuracy above it + 0.05 flags label
+    leakage through the mask (column `leak_guard_ok`).
+    """
+    tables = []
+    for name, inp in inputs.items():
+        t = roar.diffroar(make_model, (x_train, y_train, inp.train_scores), (x_test, y_test, inp.test_scores), ks, config,
+                          n_retrains=n_retrains, fill=fill, seed=seed, desc=f"DiffROAR {name}")
+        t.insert(0, "attribution", name)
+        if reference_accuracy is None:
+            t["leak_guard_ok"] = True
+        else:
+            t["leak_guard_ok"] = t["acc_top"].map(lambda a: roar.leak_guard(a, reference_accuracy))
+        tables.append(t)
+    return pd.concat(tables, ignore_index=True)
+
+
+def diffroar_at(table: pd.DataFrame, attribution: str, k: float) -> float:
+    """Mean DiffROAR of one attribution at one k."""
+    rows = table[(table["attribution"] == attribution) & np.isclose(table["k"], k)]
+    if rows.empty:
+        raise KeyError(f"no DiffROAR rows for {attribution!r} at k={k}")
+    return float(rows["diffroar"].mean())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The simplified data of the theory section
+
+
+@dataclass(frozen=True)
+class TheoryConfig:
+    """Standard vs L∞-adversarial one-hidden-layer ReLU MLPs on the simplified BlockMNIST."""
+
+    spec: SimplifiedSpec = field(default_factory=SimplifiedSpec)
+    n_train: int = 2_000
+    n_test: int = 1_000
+    width: int = 512
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, lr=3e-3, batch_size=100))
+    eps: float = 0.45  # L∞ budget of the robust model (the authors' synthetic experiment)
+    attack_steps: int = 8  # 8 steps of 0.25ε, no random start, as in the authors' synthetic experiment
+    ramp_fraction: float = 1 / 3
+
+    def attack(self) -> AttackConfig:
+        """The L∞ PGD attack used for training and evaluating the robust model."""
+        return AttackConfig("linf", self.eps, self.attack_steps, step_size=0.25 * self.eps, random_start=False, bounds=None)
+
+
+@dataclass
+class TheoryResult:
+    """Models, test sample, per-model gradients and the summary table of the simplified experiment."""
+
+    models: dict[str, nn.Module]
+    test: SimplifiedSample
+    gradients: dict[str, torch.Tensor]
+    table: pd.DataFrame
+
+
+def signal_rank(attribution: torch.Tensor, signal_block: torch.Tensor, n_blocks: int, *, seed: int = 0) -> torch.Tensor:
+    """Per example, the rank (1 = largest) of the signal block among the d blocks by Σ|A| over the block."""
+    per_block = attribution.abs().reshape(attribution.shape[0], n_blocks, -1).sum(-1)
+    order = Loc.rank_descending(per_block, seed=seed)
+    return (order == signal_block[:, None]).int().argmax(1) + 1
+
+
+def run_theory(config: TheoryConfig, seed: int = 0) -> TheoryResult:
+    """Train both models, then score their input gradients: is the top (bottom) block the signal block?"""
+    spec = config.spec
+    train = sample_simplified(spec, config.n_train, seed=2 * seed)
+    test = sample_simplified(spec, config.n_test, seed=2 * seed + 1)
+    models = {}
+    for name, attack in (("standard", None), ("robust", config.attack())):
+        net = build_model("mlp", (spec.dim,), 2, hidden=(config.width,), seed=seed)
+        models[name] = train_classifier(net, train.x, train.y, config.train, attack=attack,
+                                        ramp_fraction=config.ramp_fraction, seed=seed)
+    rows, grads = [], {}
+    for name, net in models.items():
+        g = A.input_gradient(net, test.x)
+        grads[name] = g
+        per_block = g.abs().reshape(len(test), spec.n_blocks, -1).sum(-1)
+        block_mask = torch.nn.functional.one_hot(test.signal_block, spec.n_blocks).bool()
+        rows.append({
+            "model": name,
+            "clean_acc": accuracy(net, test.x, test.y),
+            "robust_acc": robust_accuracy(net, test.x, test.y, config.attack()),
+            "top1_signal": float(Loc.top1_in_signal(per_block, block_mask, seed=seed).mean()),
+            "bottom1_signal": float(Loc.bottom1_in_signal(per_block, block_mask, seed=seed).mean()),
+            "mean_signal_rank": float(signal_rank(g, test.signal_block, spec.n_blocks, seed=seed).double().mean()),
+        })
+    return TheoryResult(models=models, test=test, gradients=grads, table=pd.DataFrame(rows).set_index("model"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The image benchmarks of the full profile (CIFAR-10, SVHN)
+
+
+def load_benchmark(dataset: str, *, root: str | Path | None = None, n_train: int | None = None,
+                   n_test: int | None = None, download: bool = True) -> tuple[torch.Tensor, ...]:
+    """(x_train, y_train, x_test, y_test) of a torchvision benchmark as float (N, 3, 32, 32) in [0, 1]."""
+    from torchvision import datasets
+
+    check_choice("dataset", dataset, BENCHMARKS)
+    root = str(root or data_dir())
+    if dataset == "cifar10":
+        tr, te = (datasets.CIFAR10(root, train=t, download=download) for t in (True, False))
+        to_x = lambda d: torch.from_numpy(d.data).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
+        parts = [to_x(tr), torch.tensor(tr.targets), to_x(te), torch.tensor(te.targets)]
+    else:
+        tr, te = (datasets.SVHN(root, split=s, download=download) for s in ("train", "test"))
+        to_x = lambda d: torch.from_numpy(d.data).float() / 255.0  # noqa: E731
+        parts = [to_x(tr), torch.from_numpy(tr.labels).long(), to_x(te), torch.from_numpy(te.labels).long()]
+    for i, n in ((0, n_train), (2, n_test)):
+        if n is not None and n < len(parts[i + 1]):
+            keep = torch.randperm(len(parts[i + 1]), generator=generator(i))[: check_positive_int("n", n)].sort().values
+            parts[i], parts[i + 1] = parts[i][keep], parts[i + 1][keep]
+    return tuple(parts)
+
+
+def parse_attack(text: str, bounds: tuple[float, float] | None = (0.0, 1.0), steps: int = 7) -> AttackConfig:
+    """A training attack from "linf:8/255" or "l2:0.5" (PGD with `steps` steps of 2.5ε/steps, random start)."""
+    try:
+        norm, eps_text = text.split(":")
+        num, _, den = eps_text.partition("/")
+        eps = float(num) / (float(den) if den else 1.0)
+    except ValueError:
+        raise ParameterError("robust_attacks", text, "entries like 'linf:8/255' or 'l2:0.5'") from None
+    return AttackConfig(check_choice("norm", norm, ("l2", "linf")), eps, steps, bounds=bounds)
+
+
+def run_benchmark(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    *,
+    arch: str,
+    robust_attacks: Sequence[str],
+    ks: Sequence[float],
+    config: TrainConfig,
+    n_retrains: int = 1,
+    resnet_depth: int = 20,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DiffROAR curves of the input gradients of a standard and each robust model, plus random.
+
+    Returns (diffroar rows, a table of the attributed models' clean and robust accuracy).
+    """
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    shape = tuple(x_train.shape[1:])
+    # Without a seed: each DiffROAR retrain seeds the fresh model itself.
+    make = lambda: build_model(arch, shape, num_classes, resnet_depth=resnet_depth)  # noqa: E731
+    inputs: dict[str, RoarInput] = {}
+    acc_rows = []
+    reference = None
+    for name, attack in [("standard", None)] + [(a, parse_attack(a)) for a in robust_attacks]:
+        fresh = build_model(arch, shape, num_classes, resnet_depth=resnet_depth, seed=seed)
+        model = train_classifier(fresh, x_train, y_train, config, attack=attack, seed=seed)
+        clean = accuracy(model, x_test, y_test)
+        row = {"model": name, "clean_acc": clean}
+        for a in robust_attacks:
+            ev = parse_attack(a)
+            row[f"robust_acc {a}"] = robust_accuracy(model, x_test, y_test, AttackConfig.evaluation(ev.norm, ev.eps))
+        acc_rows.append(row)
+        reference = clean if attack is None else reference
+        inputs[name] = RoarInput(A.pixel_scores(A.input_gradient(model, x_train)),
+                                 A.pixel_scores(A.input_gradient(model, x_test)))
+    inputs["random"] = RoarInput(A.pixel_scores(A.random_attribution(x_train, seed=seed)),
+                                 A.pixel_scores(A.random_attribution(x_test, seed=seed + 1)))
+    table = diffroar_sweep(inputs, make, x_train, y_train, x_test, y_test, ks, config.retrain(),
+                           reference_accuracy=reference, n_retrains=n_retrains, seed=seed)
+    return table, pd.DataFrame(acc_rows).set_index("model")
