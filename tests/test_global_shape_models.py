@@ -1,0 +1,208 @@
+"""Global-shape models (DiSTinguish head, pretrained registry), texture synthesis, the zoo driver and the profiles."""
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from cuelab.data import dist as D
+from cuelab.experiments import global_shape as G
+from cuelab.methods import oddoneout as O
+from cuelab.methods import texture as T
+from cuelab.models import zoo as Z
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = G.ZooConfig(
+    n_train=96,
+    epochs=1,
+    vit_epochs=1,
+    batch_size=32,
+    cnn_widths=(4, 8, 8, 8),
+    vit_dim=16,
+    vit_depth=1,
+    vit_heads=2,
+    n_cue_conflict=40,
+    n_test=40,
+    n_triplets=24,
+    n_boot=50,
+)
+
+# --------------------------------------------------------------------------- models
+
+
+def test_distinguish_head_has_2k_outputs_and_labels_k_prime():
+    model = Z.distinguish_model(lambda n: Z.build_small("cnn", n, cnn_widths=(4, 8)), 8)
+    out = model(torch.rand(3, 3, 32, 32))
+    assert out.shape == (3, 16) and Z.original_class_logits(out, 8).shape == (3, 8)
+    labels = torch.tensor([0, 5, 7])
+    assert Z.distinguish_labels(labels, torch.tensor([False, True, True]), 8).tolist() == [0, 13, 15]
+    vit = Z.build_small("vit-nopos", 8, vit_dim=16, vit_depth=1, vit_heads=2)
+    assert vit.pos is None and Z.build_small("vit", 8, vit_dim=16, vit_depth=1, vit_heads=2).pos is not None
+    with pytest.raises(ValueError, match="arch='resnet'"):
+        Z.build_small("resnet", 8)
+
+
+@pytest.mark.parametrize(
+    "name, feature, dim",
+    [
+        ("resnet50", "paper", 2048),
+        ("alexnet", "paper", 256 * 6 * 6),
+        ("alexnet", "pooled", 256),
+        ("mobilenet_v3", "paper", 960),
+    ],
+)
+def test_registry_builds_headless_feature_extractors_without_downloading(name, feature, dim):
+    model = Z.load_pretrained(name, pretrained=False, feature=feature, device="cpu")
+    assert not model.training
+    with torch.no_grad():
+        assert model(torch.rand(2, 3, 224, 224)).shape == (2, dim)
+
+
+def test_registry_says_what_is_missing():
+    with pytest.raises(Z.MissingDependency, match="needs timm, which is not installed"):
+        if __import__("importlib").util.find_spec("timm") is not None:
+            pytest.skip("timm is installed here")
+        Z.load_pretrained("vit_s", pretrained=False)
+    with pytest.raises(Z.MissingDependency, match="weights_path"):
+        Z.load_pretrained("resnet50_sin")
+    with pytest.raises(ValueError, match="name='resnet18' is not accepted"):
+        Z.load_pretrained("resnet18")
+    assert Z.resolve_device("cpu").type == "cpu"
+    assert Z.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    # the paper numbers are fractions; the human reference is not a model
+    assert all(p.paper_dist is None or 0 < p.paper_dist < 1 for p in Z.REGISTRY.values())
+    assert Z.REGISTRY["resnet50_sin"].paper_shape_bias == 0.81 and Z.PAPER_HUMAN["dist"] == 0.883
+
+
+def test_weights_from_a_file_load_with_dataparallel_prefixes(tmp_path):
+    import torchvision
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet50(weights=None)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in net.state_dict().items()}}, tmp_path / "sin.pth.tar")
+    model = Z.load_pretrained("resnet50_sin", weights_path=tmp_path / "sin.pth.tar", device="cpu")
+    assert torch.equal(model.backbone.conv1.weight, net.conv1.weight)
+    # the robustness library's layout: module.model.*, plus an attacker copy and a normaliser to drop
+    robust = {f"module.model.{k}": v for k, v in net.state_dict().items()}
+    robust |= {f"module.attacker.model.{k}": v for k, v in list(net.state_dict().items())[:3]}
+    robust["module.normalizer.new_mean"] = torch.zeros(3, 1, 1)
+    torch.save({"model": robust, "epoch": 90}, tmp_path / "l2.pt")
+    model = Z.load_pretrained("resnet50_l2_eps3", weights_path=tmp_path / "l2.pt", device="cpu")
+    assert torch.equal(model.backbone.layer4[0].conv1.weight, net.layer4[0].conv1.weight)
+
+
+# --------------------------------------------------------------------------- texture synthesis
+
+
+def test_synthesis_matches_colour_statistics_and_depends_on_the_seed():
+    photos = T.package_images(32)
+    assert len(photos) >= 1 and all(p.shape == (3, 32, 32) for p in photos.values())
+    image = next(iter(photos.values()))
+    bank = T.RandomFilterBank(kernel_sizes=(3, 5), filters=8)
+    a = T.synthesize(image, seed=1, steps=60, lr=0.05, bank=bank)
+    b = T.synthesize(image, seed=2, steps=60, lr=0.05, bank=bank)
+    assert a.shape == image.shape and a.min() >= 0 and a.max() <= 1
+    assert (a.mean(dim=(1, 2)) - image.mean(dim=(1, 2))).abs().max() < 0.05
+    assert (a - b).abs().mean() > 0.05  # different noise, different texture
+    with pytest.raises(ValueError, match="not available"):
+        T.package_images(16, ["no-such-photo"])
+
+
+# --------------------------------------------------------------------------- the zoo driver
+
+
+def test_tiny_zoo_runs_deterministically_and_the_blind_vit_sits_at_chance():
+    kwargs = dict(archs=("cnn", "vit-nopos"), seeds=(0,), distinguish_regimes=("texture-correlated",), progress=False)
+    zoo = G.run_zoo(TINY, **kwargs)
+    assert len(zoo) == 2 * 2 + 2
+    blind = zoo[zoo["arch"] == "vit-nopos"]
+    assert np.allclose(blind["dist"], 1 / 3) and (blind["dist_paper_rule"] == 1.0).all()
+    assert zoo["shape_bias"].between(0, 1).all() and zoo["clean_acc"].between(0, 1).all()
+    again = G.run_zoo(TINY, **kwargs)
+    pd.testing.assert_frame_equal(zoo.drop(columns="seconds"), again.drop(columns="seconds"))
+
+
+def test_distinguish_training_set_adds_shuffled_copies_as_k_prime():
+    data = G.training_data(TINY, "texture-correlated", 0, distinguish=True)
+    x, y = data.tensors
+    n = TINY.n_train
+    assert len(y) == n + n // 2 and (y[:n] < 8).all() and torch.equal(y[n:], y[: n // 2] + 8)
+    # the added images are the first half, tile-shuffled: same pixels, other places
+    assert torch.equal(x[n:].flatten(1).sort(1).values, x[: n // 2].flatten(1).sort(1).values)
+    assert not torch.equal(x[n:], x[: n // 2])
+
+
+def test_effect_tables_pair_by_seed():
+    rows = []
+    for seed, (tc, sr) in enumerate(((0.1, 0.9), (0.0, 0.7), (0.2, 0.8))):
+        for regime, sb, dist in (("texture-correlated", tc, 0.5), ("style-randomised", sr, 0.6 + seed / 10)):
+            rows.append(
+                {"arch": "cnn", "regime": regime, "distinguish": False, "seed": seed, "shape_bias": sb, "dist": dist}
+            )
+        rows.append(
+            {
+                "arch": "cnn",
+                "regime": "texture-correlated",
+                "distinguish": True,
+                "seed": seed,
+                "shape_bias": tc,
+                "dist": 0.9,
+            }
+        )
+    zoo = pd.DataFrame(rows)
+    eff = G.regime_effect(zoo)
+    assert eff.loc["cnn", "Δshape_bias"] == pytest.approx(0.7) and eff.loc["cnn", "Δdist"] == pytest.approx(0.2)
+    assert eff.loc["cnn", "seeds"] == 3
+    assert G.distinguish_effect(zoo, "texture-correlated").loc["cnn", "Δdist"] == pytest.approx(0.4)
+    assert G.spearman([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)
+    assert np.isnan(G.spearman([1, 2, 3], [1, 1, 1]))
+
+
+def test_release_scoring_with_random_weights(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder, suffix in (("original", ".JPEG"), ("set1", ".jpg"), ("set2", ".jpg")):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / folder / f"s{i}{suffix}")
+    dataset = D.ReleaseDataset(D.find_release(tmp_path, limit=4))
+    controls = G.score_release_controls(dataset, n_boot=20, batch_size=2)
+    assert set(controls["control"]) == set(O.CONTROLS) and controls["n"].eq(4).all()
+    models = G.score_release_models(
+        dataset, ["alexnet", "resnet50_sin"], pretrained=False, device="cpu", n_boot=20, batch_size=2
+    )
+    alex = models.set_index("name").loc["alexnet"]
+    assert alex["skipped"] == "" and 0 <= alex["dist"] <= 1 and alex["n"] == 4 and alex["paper_dist"] == 0.35
+    assert models.set_index("name").loc["resnet50_sin", "dist"] >= 0  # "file" entries build without weights here
+
+
+# --------------------------------------------------------------------------- the notebook's profiles
+
+
+def _parameters_cell() -> dict:
+    nb = json.loads((ROOT / "notebooks" / "global_shape.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {
+        t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+    }
+
+
+def test_full_profile_names_only_notebook_parameters_with_the_right_types():
+    params = _parameters_cell()
+    assert params["profile"] == "smoke" and params["seed"] == 0
+    full = yaml.safe_load((ROOT / "notebooks" / "profiles" / "full" / "global_shape.yaml").read_text(encoding="utf-8"))
+    assert set(full) <= set(params), set(full) - set(params)
+    for key, value in full.items():
+        if params[key] is not None and value is not None:
+            assert type(value) is type(params[key]) or (
+                isinstance(params[key], float) and isinstance(value, (int, float))
+            ), key
+    assert set(full["pretrained_models"]) <= set(Z.REGISTRY)
+    assert full["n_seeds"] >= 3 and full["dist_root"]
