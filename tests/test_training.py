@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cuelab import ParameterError
 from cuelab.seeding import generator
-from cuelab.training import Classifier, StepRecorder, fit, make_trainer
+from cuelab.training import Classifier, StepRecorder, TrainConfig, fit, make_trainer
 
 
 def _blobs(n: int = 600) -> TensorDataset:
@@ -48,3 +48,16 @@ def test_trainer_is_quiet_and_checks_its_arguments():
         make_trainer(max_epochs=0)
     with pytest.raises(ParameterError, match="optimizer='rmsprop'"):
         Classifier(torch.nn.Linear(2, 2), optimizer="rmsprop")
+
+
+def test_train_config_checks_and_feeds_the_classifier():
+    with pytest.raises(ParameterError, match="optimizer='rmsprop'"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ParameterError, match="epochs=0"):
+        TrainConfig(epochs=0)
+    config = TrainConfig(lr=0.05, optimizer="sgd", momentum=0.9).with_(weight_decay=1e-4)
+    module = Classifier(torch.nn.Linear(2, 2), **config.optimizer_kwargs())
+    optimizer = module.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.defaults["lr"] == 0.05 and optimizer.defaults["momentum"] == 0.9
+    assert optimizer.defaults["weight_decay"] == 1e-4

@@ -6,6 +6,7 @@ import gc
 import logging
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightning as L
@@ -20,6 +21,32 @@ from cuelab.seeding import seed_everything
 LOSSES = ("cross_entropy", "logistic")
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimizer, learning rate, epochs and batch size of one training run (the studies' shared recipe)."""
+
+    epochs: int = 8
+    lr: float = 1e-3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive("lr", self.lr)
+        check_positive_int("batch_size", self.batch_size)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+
+    def with_(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def optimizer_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments Classifier takes for this recipe's optimizer."""
+        return dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
 
 def _silence_lightning() -> None:

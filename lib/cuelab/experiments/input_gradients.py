@@ -27,7 +27,7 @@ from cuelab.models import MLP, CifarResNet, SmallCNN
 from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
 from cuelab.paths import data_dir
 from cuelab.seeding import generator
-from cuelab.training import Classifier, fit
+from cuelab.training import Classifier, TrainConfig, fit
 
 ARCHS = ("mlp", "cnn", "resnet")
 BENCHMARKS = ("cifar10", "svhn")
@@ -51,27 +51,6 @@ def build_model(arch: str, input_shape: Sequence[int], num_classes: int, *, hidd
     return CifarResNet(channels, num_classes, depth=resnet_depth)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimizer, learning rate, epochs and batch size of one training run."""
-
-    epochs: int = 8
-    lr: float = 1e-3
-    batch_size: int = 128
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_positive_int("epochs", self.epochs)
-        check_positive("lr", self.lr)
-        check_positive_int("batch_size", self.batch_size)
-
-    def retrain(self) -> roar.RetrainConfig:
-        """The same settings for DiffROAR's retraining."""
-        return roar.RetrainConfig(self.epochs, self.lr, self.batch_size, self.optimizer, self.momentum, self.weight_decay)
-
-
 def train_classifier(
     model: nn.Module,
     x: torch.Tensor,
@@ -83,7 +62,7 @@ def train_classifier(
     seed: int = 0,
 ) -> nn.Module:
     """Train model in place on (x, y) with cuelab.training.fit: standard, or PGD adversarial training when attack is set."""
-    kwargs = dict(optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    kwargs = config.optimizer_kwargs()
     if attack is None:
         module: Classifier = Classifier(model, **kwargs)
     else:
@@ -163,7 +142,7 @@ def diffroar_sweep(
     x_test: torch.Tensor,
     y_test: torch.Tensor,
     ks: Sequence[float],
-    config: roar.RetrainConfig,
+    config: TrainConfig,
     *,
     reference_accuracy: float | None = None,
     n_retrains: int = 1,
@@ -339,6 +318,6 @@ def run_benchmark(
                                  A.pixel_scores(A.input_gradient(model, x_test)))
     inputs["random"] = RoarInput(A.pixel_scores(A.random_attribution(x_train, seed=seed)),
                                  A.pixel_scores(A.random_attribution(x_test, seed=seed + 1)))
-    table = diffroar_sweep(inputs, make, x_train, y_train, x_test, y_test, ks, config.retrain(),
+    table = diffroar_sweep(inputs, make, x_train, y_train, x_test, y_test, ks, config,
                            reference_accuracy=reference, n_retrains=n_retrains, seed=seed)
     return table, pd.DataFrame(acc_rows).set_index("model")

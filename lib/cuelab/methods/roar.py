@@ -14,7 +14,6 @@ smuggle the label into the data; explain the predicted label instead).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -24,9 +23,9 @@ from tqdm import tqdm
 
 from cuelab.methods.adversarial import robust_accuracy
 from cuelab.methods.localisation import rank_descending
-from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive, check_positive_int
+from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive_int
 from cuelab.seeding import generator
-from cuelab.training import Classifier, fit
+from cuelab.training import Classifier, TrainConfig, fit
 
 WHICH = ("top", "bottom")
 LEAK_MARGIN = 0.05
@@ -55,21 +54,8 @@ def mask_images(x: torch.Tensor, keep: torch.Tensor, fill: float = 0.0) -> torch
     return torch.where(keep, x, torch.as_tensor(fill, dtype=x.dtype))
 
 
-@dataclass(frozen=True)
-class RetrainConfig:
-    """How each masked data set is retrained: optimizer, learning rate, epochs, batch size."""
-
-    epochs: int = 8
-    lr: float = 1e-3
-    batch_size: int = 128
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_positive_int("epochs", self.epochs)
-        check_positive("lr", self.lr)
-        check_positive_int("batch_size", self.batch_size)
+# How each masked data set is retrained: the shared training recipe.
+RetrainConfig = TrainConfig
 
 
 def retrain_accuracy(
@@ -84,8 +70,7 @@ def retrain_accuracy(
 ) -> float:
     """Train a fresh make_model() on (x_train, y_train) with cuelab.training.fit; return its test accuracy."""
     torch.manual_seed(seed)  # the fresh model's initial weights depend on the seed only
-    module = Classifier(make_model(), optimizer=config.optimizer, lr=config.lr, momentum=config.momentum,
-                        weight_decay=config.weight_decay)
+    module = Classifier(make_model(), **config.optimizer_kwargs())
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=config.batch_size, shuffle=True,
                         generator=generator(seed))
     fit(module, loader, seed=seed, max_epochs=config.epochs)
