@@ -1,0 +1,97 @@
+"""The shortcut-cues drivers on a tiny WCST: tables have the promised shape and the loops do what they say."""
+
+import numpy as np
+import pytest
+import torch
+
+from cuelab.data import dsprites as D
+from cuelab.data.wcst import build_wcst
+from cuelab.experiments import shortcut_cues as X
+from cuelab.params import ParameterError
+
+CUES = ("shape", "scale", "orientation", "color")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    import os
+
+    old = os.environ.get("CUELAB_ROOT")
+    os.environ["CUELAB_ROOT"] = str(tmp_path_factory.mktemp("root"))
+    src = D.DSpritesSource(16, verbose=False)
+    w = build_wcst(src.factors, src.kinds, src.images, CUES, n_diagonal=150, n_off_diagonal=60, seed=0)
+    yield src, w
+    if old is None:
+        os.environ.pop("CUELAB_ROOT")
+    else:
+        os.environ["CUELAB_ROOT"] = old
+
+
+def test_config_checks_name_the_parameter():
+    with pytest.raises(ParameterError, match="epochs"):
+        X.TrainConfig(epochs=0)
+    with pytest.raises(ParameterError, match="arch"):
+        X.build_model("transformer", 16, 3)
+
+
+def test_preference_runs_are_deterministic_and_find_colour(setup):
+    src, w = setup
+    cfg = X.TrainConfig(epochs=3, lr=3e-3, batch_size=32)
+    a = X.preference_runs(w, ["mlp"], [0], cfg, resolution=16)
+    b = X.preference_runs(w, ["mlp"], [0], cfg, resolution=16)
+    assert list(a.columns) == ["arch", "seed", "epoch", "cue", "acc"]
+    assert sorted(a["epoch"].unique()) == [0, 1, 2, 3] and set(a["cue"]) == set(CUES)
+    assert a["acc"].tolist() == b["acc"].tolist()
+    final = X.final_accuracy(a).loc[("mlp", 0)]
+    assert final["color"] >= 0.9 and final.drop("color").max() <= 0.5
+    chance = X.measured_chance(w, "mlp", cfg, seed=1, resolution=16)
+    assert chance.drop("train", errors="ignore").between(0.1, 0.6).all()
+
+
+def test_forced_solutions_stop_at_the_target(setup):
+    src, w = setup
+    models, info = X.forced_solutions(w, "mlp", X.TrainConfig(epochs=4, lr=3e-3, batch_size=32), target_acc=0.8, seed=0,
+                                      resolution=16)
+    assert set(models) == set(CUES) and list(info.columns) == ["cue", "epochs", "train_acc", "base_loss", "reached"]
+    col = info.set_index("cue").loc["color"]
+    assert col["reached"] and col["train_acc"] >= 0.8 and col["epochs"] <= 4
+    sp = X.sphere_sweep({"color": models["color"]}, w, [0, 2], 2, n_points=50)
+    assert sp.query("r == 0")["delta"].abs().max() < 1e-6 and (sp.query("r == 2")["delta"] > 0).all()
+
+
+def test_compression_proxy_ranks_colour_variation_cheapest(setup):
+    src, _ = setup
+    comp = X.compression_proxy(src, CUES, 3, seed=0)
+    assert len(comp) == 3 * 4 * 2
+    mean = comp.groupby("cue")["bytes"].mean()
+    assert mean["color"] < mean.drop("color").min()
+    x, lv, L = X.probe_set(src, CUES, 64, seed=0)
+    assert x.shape == (64, 3, 16, 16) and lv.shape == (64, 4) and L == 3
+
+
+def test_full_profile_sets_only_known_parameters():
+    import ast
+    from pathlib import Path
+
+    import nbformat
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks" / "shortcut_cues.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
+    full = yaml.safe_load((root / "notebooks" / "profiles" / "full" / "shortcut_cues.yaml").read_text())
+    assert set(full) <= names, set(full) - names
+    assert isinstance(full["lr"], float) and isinstance(full["vit_lr"], float)
+    assert 2 in full["sphere_radii"] and full["mdl_block_ends"][-1] <= full["n_probe"]
+
+
+def test_radius_rerun_retrains_a_perturbed_forced_solution(setup):
+    src, w = setup
+    cfg = X.TrainConfig(epochs=2, lr=3e-3, batch_size=32)
+    models, _ = X.forced_solutions(w, "mlp", cfg, target_acc=0.99, seed=0, resolution=16)
+    before = [p.detach().clone() for p in models["shape"].parameters()]
+    t = X.radius_reruns({"shape": models["shape"]}, w, [1.0], cfg, seeds=[0], resolution=16)
+    assert len(t) == 4 and set(t["cue"]) == set(CUES) and t["adopted"].nunique() == 1
+    assert t["adopted"].iloc[0] == t.loc[t["acc"].idxmax(), "cue"]
+    assert all(torch.equal(a, p) for a, p in zip(before, models["shape"].parameters()))   # the start model is untouched
