@@ -14,10 +14,6 @@ STAMP := $(VENV)/.cuelab-installed
 # The torch builds this project is tested on; keep these pins exact.
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-# Idle OpenMP threads sleep instead of spinning (OpenMP's default spins): on a 2-core machine shared by the
-# papermill kernel, pytest and whatever else runs, spinning threads steal the cores the work needs.
-export OMP_WAIT_POLICY ?= PASSIVE
-
 .DEFAULT_GOAL := help
 .PHONY: help setup reproduce-all reproduce check-study test bench lab clean distclean refresh-notebooks
 
