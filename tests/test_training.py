@@ -6,7 +6,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cuelab import ParameterError
 from cuelab.seeding import generator
-from cuelab.training import Classifier, StepRecorder, TrainConfig, fit, make_trainer
+from cuelab.training import Classifier, StepRecorder, TrainConfig, accuracy, fit, make_trainer
 
 
 def _blobs(n: int = 600) -> TensorDataset:
@@ -61,3 +61,23 @@ def test_train_config_checks_and_feeds_the_classifier():
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.defaults["lr"] == 0.05 and optimizer.defaults["momentum"] == 0.9
     assert optimizer.defaults["weight_decay"] == 1e-4
+
+
+def test_accuracy_is_batched_in_eval_mode_and_restores_the_mode():
+    x = torch.arange(10, dtype=torch.float32).reshape(10, 1)
+    y = torch.tensor([0] * 5 + [1] * 5)
+    model = torch.nn.Linear(1, 2)
+    with torch.no_grad():  # logit1 − logit0 = x − 4.5 → predicts 1 for x ≥ 5: all right
+        model.weight.copy_(torch.tensor([[0.0], [1.0]]))
+        model.bias.copy_(torch.tensor([0.0, -4.5]))
+    model.train()
+    assert accuracy(model, x, y, batch_size=3) == 1.0
+    assert accuracy(model, x, 1 - y, batch_size=4) == 0.0
+    assert model.training  # the caller's mode comes back
+    bn = torch.nn.Sequential(torch.nn.BatchNorm1d(1), torch.nn.Linear(1, 2))
+    bn[0].running_mean.fill_(100.0)  # eval mode uses this; training mode would use the batch's statistics
+    with torch.no_grad():
+        bn[1].weight.copy_(torch.tensor([[0.0], [1.0]]))
+        bn[1].bias.zero_()
+    assert accuracy(bn, x, torch.zeros(10, dtype=torch.long)) == 1.0  # (x − 100) < 0 → class 0 everywhere
+    assert accuracy(bn, x, y, bn_train_mode=True) == 1.0  # batch-normalised x: negative for the first five

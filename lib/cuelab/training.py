@@ -49,6 +49,28 @@ class TrainConfig:
         return dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
 
+def best_device() -> torch.device:
+    """The GPU when there is one, else the CPU (Lightning hands models back on the CPU after fit)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512, bn_train_mode: bool = False) -> float:
+    """Accuracy of the model's argmax on (x, y), batch by batch on the model's device.
+
+    Evaluated in eval mode; bn_train_mode=True evaluates in training mode (BatchNorm on batch statistics), as some
+    papers' code did. The model's mode is restored afterwards.
+    """
+    was = model.training
+    model.train(bn_train_mode)
+    device = next(model.parameters()).device
+    correct = 0
+    for i in range(0, len(y), batch_size):
+        correct += int((model(x[i : i + batch_size].to(device)).argmax(-1) == y[i : i + batch_size].to(device)).sum())
+    model.train(was)
+    return correct / max(len(y), 1)
+
+
 def _silence_lightning() -> None:
     # Banners such as "GPU available: False" are noise in committed notebook outputs.
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):

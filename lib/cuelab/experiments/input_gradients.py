@@ -27,7 +27,7 @@ from cuelab.models import MLP, CifarResNet, SmallCNN
 from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
 from cuelab.paths import data_dir
 from cuelab.seeding import generator
-from cuelab.training import Classifier, TrainConfig, fit
+from cuelab.training import Classifier, TrainConfig, accuracy, best_device, fit
 
 ARCHS = ("mlp", "cnn", "resnet")
 BENCHMARKS = ("cifar10", "svhn")
@@ -69,12 +69,7 @@ def train_classifier(
         module = AdversarialClassifier(model, attack, ramp_fraction=ramp_fraction, **kwargs)
     loader = DataLoader(TensorDataset(x, y), batch_size=config.batch_size, shuffle=True, generator=generator(seed))
     fit(module, loader, seed=seed, max_epochs=config.epochs)
-    return model.to(roar.best_device()).eval()
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Clean test accuracy."""
-    return robust_accuracy(model, x, y, None)
+    return model.to(best_device()).eval()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from cuelab.models import MLP, CifarResNet, SmallCNN, SmallViT
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive_int
 from cuelab.seeding import seed_everything
 from cuelab import training
-from cuelab.training import Classifier, fit
+from cuelab.training import Classifier, accuracy, fit
 
 ARCHS = ("cnn", "mlp", "resnet", "vit")
 DSPRITES_CUES = ("shape", "scale", "orientation", "color")
@@ -73,19 +73,6 @@ class TrainConfig(training.TrainConfig):
     epochs: int = 5
     batch_size: int = 64
     bn_train_eval: bool = False
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bn_train_mode: bool = False, batch_size: int = 512) -> float:
-    """Accuracy of model on (x, y), in eval mode unless bn_train_mode (then BatchNorm uses batch statistics)."""
-    was = model.training
-    model.train(bn_train_mode)
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(y), batch_size):
-        correct += int((model(x[i:i + batch_size].to(device)).argmax(-1).cpu() == y[i:i + batch_size]).sum())
-    model.train(was)
-    return correct / max(len(y), 1)
 
 
 class OffDiagonalRecorder(L.Callback):

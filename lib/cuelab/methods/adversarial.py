@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive, check_positive_int
-from cuelab.training import Classifier
+from cuelab.training import Classifier, accuracy
 
 NORMS = ("l2", "linf")
 
@@ -122,15 +122,16 @@ def robust_accuracy(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: AttackConfig | None, *, batch_size: int = 256
 ) -> float:
     """Accuracy on PGD examples of attack (clean accuracy when attack is None)."""
+    if attack is None:
+        return accuracy(model, x, y, batch_size=batch_size)
     was = model.training
     model.eval()
     device = next(model.parameters()).device
     correct = 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
-        if attack is not None:
-            with torch.enable_grad():
-                xb = pgd(model, xb, yb, attack)
+        with torch.enable_grad():
+            xb = pgd(model, xb, yb, attack)
         correct += _correct(model, xb, yb)
     model.train(was)
     return correct / len(x)

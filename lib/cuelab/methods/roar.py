@@ -25,15 +25,10 @@ from cuelab.methods.adversarial import robust_accuracy
 from cuelab.methods.localisation import rank_descending
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive_int
 from cuelab.seeding import generator
-from cuelab.training import Classifier, TrainConfig, fit
+from cuelab.training import Classifier, TrainConfig, best_device, fit
 
 WHICH = ("top", "bottom")
 LEAK_MARGIN = 0.05
-
-
-def best_device() -> torch.device:
-    """The GPU when there is one, else the CPU (Lightning hands models back on the CPU after fit)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def keep_mask(scores: torch.Tensor, k: float, which: str = "top", *, seed: int = 0) -> torch.Tensor:
