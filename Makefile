@@ -75,7 +75,7 @@ refresh-notebooks: setup ## execute each notebooks/<study>.ipynb in place (smoke
 	  nb=notebooks/$$study.ipynb; \
 	  if [ -f $$nb ]; then \
 	    echo "== $$nb"; \
-	    $(PY) -m papermill $$nb $$nb -k python3 -l python --cwd notebooks --progress-bar || exit 1; \
+	    CUELAB_HEADLESS=1 $(PY) -m papermill $$nb $$nb -k python3 -l python --cwd notebooks --progress-bar || exit 1; \
 	  fi; \
 	done
 

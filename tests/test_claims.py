@@ -8,10 +8,12 @@ from cuelab import claims as C
 
 def make_table():
     t = C.ClaimTable("xor_grokking", profile="smoke", seed=3)
-    t.check("X-1", "fits", paper=1.0, measured=1.0, rule=C.equals(1.0))
-    t.check("X-2", "near chance", paper=0.505, measured=0.71, rule=C.between(0.4, 0.6))
-    t.check("X-3", "two parts", paper=None, measured=[0.9, 4.0], rule=C.all_of(C.at_least(0.8), C.at_least(3)))
-    t.not_run("X-4", "needs weights", paper=0.5, reason="full profile only")
+    r = dict(kind="reproduction", source="Fig. 1")
+    t.add(C.decide("X-1", "fits", paper=1.0, measured=1.0, rule=C.equals(1.0), **r),
+          C.decide("X-2", "near chance", paper=0.505, measured=0.71, rule=C.between(0.4, 0.6), **r),
+          C.decide("X-3", "two parts", paper=None, measured=[0.9, 4.0], rule=C.all_of(C.at_least(0.8), C.at_least(3)),
+                   kind="sanity", source="by construction"),
+          C.not_run("X-4", "needs weights", paper=0.5, reason="full profile only", **r))
     return t
 
 
@@ -79,11 +81,61 @@ def test_small_measurements_keep_their_significant_digits(tmp_path):
 
 def test_verdicts_text_and_html():
     t = make_table()
-    assert t.verdicts().splitlines() == ["X-1  holds", "X-2  fails", "X-3  holds", "X-4  not run",
-                                         "2 holds, 1 fails, 1 not run"]
+    assert t.verdicts().splitlines() == [
+        "X-1  reproduction  holds", "X-2  reproduction  fails", "X-3  sanity        holds", "X-4  reproduction  not run",
+        "reproductions: 1 holds, 1 fails, 1 not run · sanity checks (not findings): 1 holds, 0 fail, 0 not run"]
     html = t._repr_html_()
-    assert "near chance" in html and "fails" in html and "<table>" in html
+    assert "near chance" in html and "fails" in html and "<table>" in html and "Fig. 1" in html
     assert list(t.to_frame().columns[:6]) == ["id", "statement", "paper", "measured", "rule", "verdict"]
+
+
+def test_counts_keep_sanity_checks_apart_from_reproductions(tmp_path):
+    data = json.loads(make_table().write(tmp_path).read_text())
+    assert data["summary"]["reproduction"] == {"holds": 1, "fails": 1, "not run": 1}
+    assert data["summary"]["sanity"] == {"holds": 1, "fails": 0, "not run": 0}
+    assert all(c["kind"] in C.KINDS and c["source"] for c in data["claims"])
+
+
+def test_counterexample_a_control_that_passes_the_rule_makes_the_claim_fail():
+    rule = C.at_most(0.7, what="top10")
+    ok = C.decide("L", "localises", kind="reproduction", paper="Fig. 2", source="Fig. 2", measured=0.5, rule=rule,
+                  control=("random attribution", 0.9))
+    assert ok.verdict == "holds" and ok.control["verdict"] == "fails"
+    assert "fails as it should" in ok.control_text and "fails as it should" in ok.explain()
+    bad = C.decide("L", "localises", kind="reproduction", paper="Fig. 2", source="Fig. 2", measured=0.5, rule=rule,
+                   control=("random attribution", 0.5))
+    assert bad.verdict == "fails" and "passes the same rule" in bad.detail and "PASSES TOO" in bad.control_text
+
+
+def test_decide_requires_a_kind_and_a_source():
+    with pytest.raises(ValueError, match="kind="):
+        C.decide("A", "s", kind="finding", paper=1, source="Table 1", measured=1, rule=C.equals(1))
+    with pytest.raises(ValueError, match="source"):
+        C.decide("A", "s", kind="sanity", paper=1, source="", measured=1, rule=C.equals(1))
+
+
+def test_post_hoc_thresholds_are_said_in_the_explanation():
+    c = C.decide("A", "s", kind="reproduction", paper=1, source="Table 1", measured=1, rule=C.equals(1),
+                 post_hoc="picked after the first smoke run")
+    assert "post hoc: picked after the first smoke run" in c.explain()
+
+
+def test_an_older_claims_json_reads_with_unknown_fields(tmp_path):
+    old = tmp_path / "claims.json"
+    old.write_text(json.dumps({"study": "xor_grokking", "profile": "smoke", "seed": 0,
+                               "claims": [{"id": "A", "statement": "s", "paper": 1, "measured": 1, "rule": "r", "verdict": "holds"}]}))
+    c = C.load_claims(old)["claims"][0]
+    assert c["kind"] == "unknown" and c["source"] == "unknown" and c["control"] is None
+
+
+def test_claims_json_records_the_environment_apart_from_the_claims(tmp_path):
+    import time
+
+    data = json.loads(make_table().write(tmp_path, started=time.time() - 5).read_text())
+    env = data["environment"]
+    assert {"commit", "versions", "device", "wall_s"} <= env.keys()
+    assert {"torch", "torchvision", "lightning", "numpy"} <= env["versions"].keys()
+    assert env["wall_s"] >= 5 and env["device"].startswith(("cpu", "cuda"))
 
 
 def test_duplicate_ids_and_bad_study_are_refused():

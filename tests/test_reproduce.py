@@ -104,12 +104,14 @@ def test_papermill_command_injects_profile_after_the_profile_file(root: Path) ->
 
 def test_claims_summary_has_one_row_per_claim_and_counts_per_study(root: Path) -> None:
     xor = ClaimTable("xor_grokking", "smoke", seed=3)
-    xor.check("XOR-1", "early features | late features", paper=0.9, measured=0.95123456, rule=at_least(0.9))
-    xor.check("XOR-2", "test error falls late", paper=0.1, measured=0.25, rule=at_most(0.1), detail="worst seed 0.4")
-    xor.not_run("XOR-3", "grokking at paper scale", paper="yes", reason="needs the full profile")
+    r = dict(kind="reproduction", source="Fig. 1")
+    xor.check("XOR-1", "early features | late features", paper=0.9, measured=0.95123456, rule=at_least(0.9), **r)
+    xor.check("XOR-2", "test error falls late", paper=0.1, measured=0.25, rule=at_most(0.1), detail="worst seed 0.4", **r)
+    xor.not_run("XOR-3", "grokking at paper scale", paper="yes", reason="needs the full profile", **r)
     xor.write(root / "reports" / "xor_grokking")
     cues = ClaimTable("shortcut_cues", "full", seed=0)
-    cues.check("SC-1", "colour is learnt first", paper=[1, 2], measured=2.0, rule=at_least(1, "rank"))
+    cues.check("SC-1", "colour is learnt first", paper=[1, 2], measured=2.0, rule=at_least(1, "rank"),
+               kind="sanity", source="by design", control=("shuffled labels", 0.0))
     cues.write(root / "reports" / "shortcut_cues")
 
     text = reproduce.write_claims_summary(root).read_text()
@@ -117,14 +119,14 @@ def test_claims_summary_has_one_row_per_claim_and_counts_per_study(root: Path) -
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| study")]
     assert rows == [
         # the pipe inside a statement is escaped so it stays one cell; floats keep 4 significant digits
-        "| xor_grokking | XOR-1 | early features \\| late features | 0.9 | 0.9512 | measured ≥ 0.9 | holds |  |",
-        "| xor_grokking | XOR-2 | test error falls late | 0.1 | 0.25 | measured ≤ 0.1 | fails | worst seed 0.4 |",
-        "| xor_grokking | XOR-3 | grokking at paper scale | yes | — | not run: needs the full profile | not run |  |",
-        "| shortcut_cues | SC-1 | colour is learnt first | 1, 2 | 2 | rank ≥ 1 | holds |  |",
+        "| xor_grokking | XOR-1 | reproduction | early features \\| late features | 0.9 | Fig. 1 | 0.9512 | measured ≥ 0.9 | holds | — |  |  |",
+        "| xor_grokking | XOR-2 | reproduction | test error falls late | 0.1 | Fig. 1 | 0.25 | measured ≤ 0.1 | fails | — |  | worst seed 0.4 |",
+        "| xor_grokking | XOR-3 | reproduction | grokking at paper scale | yes | Fig. 1 | — | not run: needs the full profile | not run | — |  |  |",
+        "| shortcut_cues | SC-1 | sanity | colour is learnt first | 1, 2 | by design | 2 | rank ≥ 1 | holds | shuffled labels: fails |  |  |",
     ]
-    assert "| study | id | statement | paper | measured | rule | verdict | detail |" in text
-    assert "- **xor_grokking** (profile smoke, seed 3): 1 holds, 1 fails, 1 not run" in text
-    assert "- **shortcut_cues** (profile full, seed 0): 1 holds, 0 fails, 0 not run" in text
+    assert "| study | id | kind | statement | paper | source | measured | rule | verdict | control | post_hoc | detail |" in text
+    assert "reproductions: 1 holds, 1 fails, 1 not run" in text and "- **xor_grokking** (profile smoke, seed 3" in text
+    assert "sanity checks (not findings): 1 holds, 0 fail, 0 not run" in text
     assert "- **global_shape**: no claims.json yet" in text
 
 
@@ -163,7 +165,7 @@ def test_all_runs_every_notebook_in_its_own_papermill_and_reports_the_failure(
         "from cuelab.paths import reports_dir\n"
         "table = ClaimTable('xor_grokking', profile, seed)\n"
         "table.check('XOR-1', 'cwd is notebooks/', paper=1, measured=int(os.path.basename(os.getcwd()) == 'notebooks'),"
-        " rule=at_least(1))\n"
+        " rule=at_least(1), kind='sanity', source='test')\n"
         "table.write(reports_dir('xor_grokking'))\n"
     )
     _notebook(root / "notebooks" / "xor_grokking.ipynb",
@@ -201,5 +203,5 @@ def test_all_runs_every_notebook_in_its_own_papermill_and_reports_the_failure(
         assert entry["profile"] == "smoke" and entry["wall_s"] > 0
     # the kernel's memory is counted (os.wait4 covers papermill's reaped children), not only papermill's
     assert bench["xor_grokking"]["peak_rss_mb"] > 320 > bench["shortcut_cues"]["peak_rss_mb"]
-    assert "| xor_grokking | XOR-1 | cwd is notebooks/ | 1 | 1 | measured ≥ 1 | holds |  |" in (
+    assert "| xor_grokking | XOR-1 | sanity | cwd is notebooks/ | 1 | test | 1 | measured ≥ 1 | holds | — |  |  |" in (
         root / "reports" / "claims.md").read_text()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import cuelab
-from cuelab.claims import VERDICTS, load_claims
+from cuelab.claims import VERDICTS, load_claims, summary_line
 from cuelab.params import ParameterError, check_profile, check_study
 from cuelab.paths import reports_dir, repo_root
 
@@ -160,7 +160,7 @@ def run_study(study: str, profile: str, root: str | Path | None = None, *, echo:
     for stale in (folder / "claims.json", out):
         stale.unlink(missing_ok=True)
     # The notebook finds the repository through CUELAB_ROOT, so its reports land beside the executed notebook.
-    env = {**os.environ, "CUELAB_ROOT": str(root), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "CUELAB_ROOT": str(root), "PYTHONUNBUFFERED": "1", "CUELAB_HEADLESS": "1"}
 
     cmd = papermill_command(study, profile, root)
     peak_file = folder / ".peak_rss"
@@ -241,10 +241,16 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _control_cell(control: dict | None) -> str | None:
+    if not control:
+        return None
+    return f"{control.get('name')}: {control.get('verdict')}"
+
+
 def write_claims_summary(root: str | Path | None = None) -> Path:
     """Write reports/claims.md: every study's claims.json in one table, with counts per study."""
     root = Path(root or repo_root())
-    columns = ("study", "id", "statement", "paper", "measured", "rule", "verdict", "detail")
+    columns = ("study", "id", "kind", "statement", "paper", "source", "measured", "rule", "verdict", "control", "post_hoc", "detail")
     rows: list[str] = []
     counts: list[str] = []
     for study in cuelab.STUDIES:
@@ -254,12 +260,13 @@ def write_claims_summary(root: str | Path | None = None) -> Path:
             continue
         data = load_claims(path)
         for c in data["claims"]:
-            rows.append("| " + " | ".join(_cell(study if k == "study" else c.get(k)) for k in columns) + " |")
-        n = {v: sum(c["verdict"] == v for c in data["claims"]) for v in VERDICTS}
-        counts.append(
-            f"- **{study}** (profile {data['profile']}, seed {data['seed']}): "
-            + ", ".join(f"{n[v]} {v}" for v in VERDICTS)
-        )
+            values = {**c, "study": study, "control": _control_cell(c.get("control"))}
+            rows.append("| " + " | ".join(_cell(values.get(k)) for k in columns) + " |")
+        kinds = dict.fromkeys(c["kind"] for c in data["claims"])
+        n = {k: {v: sum(c["kind"] == k and c["verdict"] == v for c in data["claims"]) for v in VERDICTS} for k in kinds}
+        env = data.get("environment") or {}
+        made = f", commit {env['commit']}, {env.get('finished', '')}" if env.get("commit") else ""
+        counts.append(f"- **{study}** (profile {data['profile']}, seed {data['seed']}{made}): " + summary_line(n))
     lines = [
         "# Claims: what the papers say and what this run measured",
         "",
