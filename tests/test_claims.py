@@ -144,3 +144,10 @@ def test_duplicate_ids_and_bad_study_are_refused():
         t.check("X-1", "again", paper=1, measured=1, rule=C.equals(1))
     with pytest.raises(ValueError, match="study="):
         C.ClaimTable("xor", profile="smoke", seed=0)
+
+
+def test_a_displayed_table_carries_its_claims_for_the_dashboard():
+    bundle = make_table()._repr_mimebundle_()
+    assert {"text/html", "text/plain", C.CLAIMS_MIME} <= bundle.keys()
+    data = bundle[C.CLAIMS_MIME]
+    assert [c["id"] for c in data["claims"]] == ["X-1", "X-2", "X-3", "X-4"] and "commit" in data["environment"]

@@ -35,6 +35,7 @@ from cuelab.runinfo import environment
 
 VERDICTS = ("holds", "fails", "not run")
 KINDS = ("reproduction", "sanity", "extension")
+CLAIMS_MIME = "application/vnd.cuelab.claims+json"  # the claims in a notebook's output, read by the site
 UNKNOWN = "unknown"  # what a field missing from an older claims.json reads as
 
 
@@ -281,6 +282,12 @@ class ClaimTable:
         title = (f"<caption>{html.escape(self.study)} · profile {self.profile} · seed {self.seed} · "
                  f"{html.escape(summary_line(self.counts()))}</caption>")
         return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        """HTML for people, plain text for logs, and the claims.json content under CLAIMS_MIME for the site's
+        dashboard (a vendor mimetype, so JupyterLab and the site render the HTML, not a JSON tree)."""
+        data = self.to_dict() | {"environment": environment()}
+        return {"text/html": self._repr_html_(), "text/plain": repr(self), CLAIMS_MIME: json.loads(json.dumps(data))}
 
     def __repr__(self) -> str:
         return f"ClaimTable({self.study!r}, profile={self.profile!r}, seed={self.seed})\n{self.verdicts()}"
