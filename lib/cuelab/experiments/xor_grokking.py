@@ -14,11 +14,15 @@ from tqdm import tqdm
 
 from cuelab.data.xor import XorDataModule, XorSpec
 from cuelab.methods.agreement import accuracy, one_step_linear_direction, sign_agreement, sign_labels
-from cuelab.methods.alignment import alignment_ratio, project_neurons
+from cuelab.methods.alignment import alignment_ratio_from_projections, project_neurons, unit
+from cuelab.methods.gram_gd import GramProblem, GramState, gram_gd, outputs
 from cuelab.models.two_layer import TwoLayerReLU
-from cuelab.params import check_positive, check_positive_int
+from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
 from cuelab.seeding import generator, seed_everything
 from cuelab.training import Classifier, StepRecorder, fit
+
+
+ENGINES = ("gram", "lightning")
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,10 @@ class XorRunConfig:
     steps: int = 30
     record_steps: tuple[int, ...] | None = None  # None: every step
     snapshot_steps: tuple[int, ...] = ()  # steps at which neuron projections are kept
+    engine: str = "gram"  # "gram": exact GD in the span of X (cuelab.methods.gram_gd); "lightning": the reference
 
     def __post_init__(self) -> None:
+        check_choice("engine", self.engine, ENGINES)
         check_positive_int("n_train", self.n_train)
         check_positive_int("n_test", self.n_test)
         check_positive_int("width", self.width)
@@ -58,6 +64,7 @@ class XorRun:
     projections: dict[int, pd.DataFrame]
     model: TwoLayerReLU | None = None
     data: XorDataModule | None = None
+    test_plane: pd.DataFrame | None = None  # test points' ⟨x, μ̂1⟩, ⟨x, μ̂2⟩ and clean label
 
 
 def log_spaced_steps(total: int, dense_until: int = 10, per_decade: int = 12) -> tuple[int, ...]:
@@ -68,79 +75,130 @@ def log_spaced_steps(total: int, dense_until: int = 10, per_decade: int = 12) ->
     return tuple(sorted(dense | set(sparse.tolist()) | {total}))
 
 
-def _measure(data: XorDataModule, mu: tuple[torch.Tensor, torch.Tensor], linear_test: torch.Tensor):
-    on_device: dict[torch.device, dict[str, torch.Tensor]] = {}
+def _row(out_train: torch.Tensor, out_test: torch.Tensor, proj: torch.Tensor, sign: torch.Tensor,
+         t: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """One step's measurements from the outputs on train and test points and the neuron projections (m, 2)."""
+    pred_train, pred_test = sign_labels(out_train), sign_labels(out_test)
+    y = t["y_train"]
+    row = {
+        "loss": float(torch.nn.functional.softplus(-y.to(out_train.dtype) * out_train.reshape(-1)).mean()),
+        "max_abs_output": float(out_train.abs().max()),
+        "train_acc": accuracy(pred_train, y),
+        "train_acc_flipped": accuracy(pred_train, y, t["flipped"]),
+        "train_acc_unflipped": accuracy(pred_train, y, ~t["flipped"]),
+        "test_acc": accuracy(pred_test, t["y_test"]),
+        "linear_agreement": sign_agreement(out_test, t["linear_test"]),
+        "random_linear_agreement": sign_agreement(out_test, t["random_test"]),
+        "alignment_ratio": alignment_ratio_from_projections(proj, sign),
+    }
+    for k in range(4):
+        row[f"test_acc_cluster{k}"] = accuracy(pred_test, t["y_test"], t["cluster"] == k)
+    return row
 
-    def tensors(device: torch.device) -> dict[str, torch.Tensor]:
-        # The data stay on the CPU; a GPU run measures copies made once per device.
-        if device not in on_device:
-            train, test = data.train, data.test
-            on_device[device] = {
-                k: v.to(device)
-                for k, v in dict(
-                    x_train=train.x, y_train=train.y, flipped=train.flipped, x_test=test.x, y_test=test.y_clean,
-                    cluster=test.cluster, mu1=mu[0], mu2=mu[1], linear_test=linear_test,
-                ).items()
-            }
-        return on_device[device]
 
-    def measure(module: Classifier) -> dict[str, Any]:
-        net: TwoLayerReLU = module.model
-        t = tensors(net.weight.device)
-        out_train, out_test = net(t["x_train"]), net(t["x_test"])
-        pred_train, pred_test = sign_labels(out_train), sign_labels(out_test)
-        row = {
-            "loss": float(module.loss(out_train, t["y_train"])),
-            "max_abs_output": float(out_train.abs().max()),
-            "train_acc": accuracy(pred_train, t["y_train"]),
-            "train_acc_flipped": accuracy(pred_train, t["y_train"], t["flipped"]),
-            "train_acc_unflipped": accuracy(pred_train, t["y_train"], ~t["flipped"]),
-            "test_acc": accuracy(pred_test, t["y_test"]),
-            "linear_agreement": sign_agreement(out_test, t["linear_test"]),
-            "alignment_ratio": alignment_ratio(net.weight, net.neuron_sign, t["mu1"], t["mu2"]),
-        }
-        for k in range(4):
-            row[f"test_acc_cluster{k}"] = accuracy(pred_test, t["y_test"], t["cluster"] == k)
-        return row
+def _tensors(data: XorDataModule, seed: int) -> dict[str, torch.Tensor]:
+    train, test = data.train, data.test
+    # XOR-3's control: agreement with a random linear direction instead of Σ y_i x_i
+    random_dir = torch.randn(data.spec.dim, generator=generator(20_000 + seed), dtype=train.x.dtype)
+    return dict(
+        y_train=train.y, flipped=train.flipped, y_test=test.y_clean, cluster=test.cluster,
+        linear_test=test.x @ one_step_linear_direction(train.x, train.y), random_test=test.x @ random_dir,
+    )
 
-    return measure
+
+def _snapshot(proj: torch.Tensor, sign: torch.Tensor) -> pd.DataFrame:
+    proj = proj.cpu().numpy()
+    return pd.DataFrame({"proj_mu1": proj[:, 0], "proj_mu2": proj[:, 1], "sign": sign.cpu().numpy()})
+
+
+def _test_plane(data: XorDataModule, mu: tuple[torch.Tensor, torch.Tensor]) -> pd.DataFrame:
+    x = data.test.x
+    return pd.DataFrame({"u": (x @ unit(mu[0])).numpy(), "v": (x @ unit(mu[1])).numpy(),
+                         "y_clean": data.test.y_clean.numpy(), "cluster": data.test.cluster.numpy()})
+
+
+def _wanted(config: XorRunConfig) -> set[int] | None:
+    if config.record_steps is None:
+        return None
+    return set(config.record_steps) | set(config.snapshot_steps) | {0, config.steps}
 
 
 def run_xor(config: XorRunConfig, seed: int, *, keep_model: bool = False) -> XorRun:
-    """Train one network with full-batch GD (float64) and record the per-step measurements."""
+    """Train one network with full-batch GD (float64) and record the per-step measurements.
+
+    config.engine="gram" runs exact GD in the span of the training inputs (cuelab.methods.gram_gd);
+    "lightning" runs the reference: torch SGD on the weights, driven by a Lightning Trainer. Both start
+    from the same data and weights and produce the same iterates (tests/test_xor_engine.py).
+    """
     seed_everything(seed)
     data = XorDataModule(config.spec, config.n_train, config.n_test, seed=seed)
     net = TwoLayerReLU(config.spec.dim, config.width, config.init_std, generator=generator(10_000 + seed))
-    module = Classifier(net, loss="logistic", optimizer="sgd", lr=config.step_size)
     mu = config.spec.means()
-    linear_test = data.test.x @ one_step_linear_direction(data.train.x, data.train.y)
-
-    measure = _measure(data, mu, linear_test)
-    snapshots: dict[int, pd.DataFrame] = {}
-    snapshot_steps = set(config.snapshot_steps)
-
-    def measure_and_snapshot(module: Classifier, step: int) -> dict[str, Any]:
-        if step in snapshot_steps:
-            weight = module.model.weight
-            proj = project_neurons(weight, [m.to(weight.device) for m in mu]).cpu().numpy()
-            snapshots[step] = pd.DataFrame(
-                {"proj_mu1": proj[:, 0], "proj_mu2": proj[:, 1], "sign": module.model.neuron_sign.cpu().numpy()}
-            )
-        return measure(module)
-
-    wanted = None if config.record_steps is None else set(config.record_steps) | snapshot_steps | {0, config.steps}
-    recorder = StepRecorder(measure_and_snapshot, steps=wanted)
-    fit(module, data, max_epochs=config.steps, precision="64-true", callbacks=[recorder])
-    trajectory = pd.DataFrame(recorder.rows)
+    t = _tensors(data, seed)
+    run = _run_gram if config.engine == "gram" else _run_lightning
+    rows, snapshots, model = run(config, data, net, mu, t, keep_model)
+    trajectory = pd.DataFrame(rows)
     trajectory.insert(0, "seed", seed)
     return XorRun(
         seed=seed,
         config=config,
         trajectory=trajectory,
         projections=snapshots,
-        model=net.cpu() if keep_model else None,
+        model=model,
         data=data if keep_model else None,
+        test_plane=_test_plane(data, mu),
     )
+
+
+def _run_gram(config, data, net, mu, t, keep_model):
+    sign = net.neuron_sign
+    basis = torch.stack([unit(mu[0]), unit(mu[1])])
+    with torch.no_grad():
+        w0 = net.weight.detach()
+        problem = GramProblem.build(w0, net.a, data.train.x, data.train.y,
+                                    readouts={"test": data.test.x, "proj": basis})
+    snapshot_steps = set(config.snapshot_steps)
+    rows: list[dict[str, Any]] = []
+    snapshots: dict[int, pd.DataFrame] = {}
+
+    def on_step(state: GramState) -> None:
+        proj = problem.readout("proj", state.c)
+        out_test = outputs(problem.readout("test", state.c), problem.a)
+        rows.append({"step": state.step, **_row(state.out, out_test, proj, sign, t)})
+        if state.step in snapshot_steps:
+            snapshots[state.step] = _snapshot(proj, sign)
+
+    final = gram_gd(problem, config.step_size, config.steps, on_step, record=_wanted(config))
+    model = None
+    if keep_model:
+        with torch.no_grad():
+            net.weight.add_(final.c @ data.train.x)  # W_T = W_0 + C_T X
+        model = net
+    return rows, snapshots, model
+
+
+def _run_lightning(config, data, net, mu, t, keep_model):
+    module = Classifier(net, loss="logistic", optimizer="sgd", lr=config.step_size)
+    x_train, x_test = data.train.x, data.test.x
+    snapshot_steps = set(config.snapshot_steps)
+    snapshots: dict[int, pd.DataFrame] = {}
+    on_device: dict[torch.device, dict[str, torch.Tensor]] = {}
+
+    def measure(module: Classifier, step: int) -> dict[str, Any]:
+        model: TwoLayerReLU = module.model
+        device = model.weight.device
+        if device not in on_device:  # the data stay on the CPU; a GPU run measures copies made once per device
+            on_device[device] = {k: v.to(device) for k, v in
+                                 dict(t, x_train=x_train, x_test=x_test, mu1=mu[0], mu2=mu[1]).items()}
+        d = on_device[device]
+        proj = project_neurons(model.weight, [d["mu1"], d["mu2"]])
+        if step in snapshot_steps:
+            snapshots[step] = _snapshot(proj, model.neuron_sign)
+        return _row(model(d["x_train"]), model(d["x_test"]), proj, model.neuron_sign, d)
+
+    recorder = StepRecorder(measure, steps=_wanted(config))
+    fit(module, data, max_epochs=config.steps, precision="64-true", callbacks=[recorder])
+    return recorder.rows, snapshots, net.cpu() if keep_model else None
 
 
 def run_seeds(

@@ -22,7 +22,12 @@ def alignment_ratio(weight: torch.Tensor, neuron_sign: torch.Tensor, mu1: torch.
     (mean_{a_j>0} |⟨w_j, μ̂1⟩| + mean_{a_j<0} |⟨w_j, μ̂2⟩|) / (mean_{a_j>0} |⟨w_j, μ̂2⟩| + mean_{a_j<0} |⟨w_j, μ̂1⟩|):
     about 1 for neurons with no preferred direction, large once features are learned.
     """
-    proj = project_neurons(weight, [mu1, mu2]).abs()
+    return alignment_ratio_from_projections(project_neurons(weight, [mu1, mu2]), neuron_sign)
+
+
+def alignment_ratio_from_projections(proj: torch.Tensor, neuron_sign: torch.Tensor) -> float:
+    """alignment_ratio from the (m, 2) projections ⟨w_j, μ̂1⟩, ⟨w_j, μ̂2⟩ (e.g. tracked by a Gram-space engine)."""
+    proj = proj.abs()
     pos, neg = neuron_sign > 0, neuron_sign < 0
     if not pos.any() or not neg.any():
         raise ValueError("alignment_ratio needs neurons of both signs")
@@ -50,3 +55,14 @@ def plane_scores(
             out.append(model(points).reshape(points.shape[0], -1))
     scores = torch.cat(out)
     return scores.reshape(*u.shape, *scores.shape[1:]) if scores.shape[1] > 1 else scores.reshape(u.shape)
+
+
+def plane_scores_from_projections(proj: torch.Tensor, a: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """f(u·μ̂1 + v·μ̂2) = Σ_j a_j ReLU(u⟨w_j, μ̂1⟩ + v⟨w_j, μ̂2⟩) on a grid, from the neurons' (m, 2) projections alone.
+
+    For a bias-free two-layer net the plane only sees each neuron through its two projections, so the decision
+    regions of Fig. 2 need no p-dimensional weights.
+    """
+    proj = torch.as_tensor(proj, dtype=u.dtype)
+    pre = u.reshape(-1, 1) * proj[:, 0] + v.reshape(-1, 1) * proj[:, 1]
+    return (torch.relu(pre) @ torch.as_tensor(a, dtype=u.dtype)).reshape(u.shape)
