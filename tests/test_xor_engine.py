@@ -82,3 +82,13 @@ def test_engine_matches_reference_at_paper_size():  # ~8 s on 2 idle cores
     _assert_same_runs(gram, ref)
     assert gram.trajectory.set_index("step").loc[1, "train_acc"] == 1.0
     assert time.perf_counter() - start < 60
+
+
+def test_engine_reuses_a_seed_basis_across_snr_and_noise_rate():
+    # the η × SNR sweep assembles each point from one seed's noise products: it must equal a fresh reference run
+    X.run_xor(SMALL_RUN.with_(steps=2), seed=4)  # fills the cache with this seed's basis
+    other = XorSpec.from_snr(dim=SMALL.dim, n_train=60, snr=3.5, noise_rate=0.3)
+    config = SMALL_RUN.with_(spec=other, steps=8, snapshot_steps=(8,))
+    _assert_same_runs(X.run_xor(config, seed=4), X.run_xor(config.with_(engine="lightning"), seed=4))
+    flipped = X.run_xor(config.with_(steps=1), seed=4)
+    assert flipped.trajectory["train_acc_flipped"].notna().all()

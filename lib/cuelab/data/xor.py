@@ -65,18 +65,41 @@ class XorSample:
         return self.x.shape[0]
 
 
+@dataclass(frozen=True)
+class XorDraw:
+    """The random parts of a sample, apart from the distribution's scales: cluster ids, unit-variance noise
+    (n, dim) and the uniforms that decide label flips. x = ‖μ‖·centre(cluster) + noise; flipped = uniform < η."""
+
+    cluster: torch.Tensor
+    noise: torch.Tensor
+    uniform: torch.Tensor
+
+
+def draw_xor(dim: int, n: int, seed: int, dtype: torch.dtype = torch.float64) -> XorDraw:
+    """The draws of sample_xor(spec, n, seed) for any spec of this dim (same generator, same order)."""
+    g = generator(seed)
+    cluster = torch.randint(0, 4, (n,), generator=g)
+    noise = torch.randn(n, dim, generator=g, dtype=dtype)
+    uniform = torch.rand(n, generator=g, dtype=torch.float64)
+    return XorDraw(cluster, noise, uniform)
+
+
+def cluster_axis_and_sign(cluster: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each cluster id: the axis of its centre (0 for ±μ1, 1 for ±μ2) and its sign (+1 or −1)."""
+    return (cluster >= 2).to(torch.int64), 1 - 2 * (cluster % 2)
+
+
 def sample_xor(spec: XorSpec, n: int, seed: int, dtype: torch.dtype = torch.float64) -> XorSample:
     """Draw n points of spec with a generator seeded by seed (independent of global RNG state)."""
     n = check_positive_int("n", n)
-    g = generator(seed)
-    cluster = torch.randint(0, 4, (n,), generator=g)
+    d = draw_xor(spec.dim, n, seed, dtype)
     mu1, mu2 = spec.means(dtype)
     centres = torch.stack([mu1, -mu1, mu2, -mu2])
-    x = centres[cluster] + torch.randn(n, spec.dim, generator=g, dtype=dtype)
-    y_clean = torch.where(cluster < 2, 1, -1)
-    flipped = torch.rand(n, generator=g, dtype=torch.float64) < spec.noise_rate
+    x = centres[d.cluster] + d.noise
+    y_clean = torch.where(d.cluster < 2, 1, -1)
+    flipped = d.uniform < spec.noise_rate
     y = torch.where(flipped, -y_clean, y_clean)
-    return XorSample(x=x, y=y, y_clean=y_clean, cluster=cluster, flipped=flipped)
+    return XorSample(x=x, y=y, y_clean=y_clean, cluster=d.cluster, flipped=flipped)
 
 
 class XorDataModule(L.LightningDataModule):

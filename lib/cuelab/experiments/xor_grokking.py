@@ -12,7 +12,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from cuelab.data.xor import XorDataModule, XorSpec
+import functools
+
+from cuelab.data.xor import XorDataModule, XorSpec, cluster_axis_and_sign, draw_xor
 from cuelab.methods.agreement import accuracy, one_step_linear_direction, sign_agreement, sign_labels
 from cuelab.methods.alignment import alignment_ratio_from_projections, project_neurons, unit
 from cuelab.methods.gram_gd import GramProblem, GramState, gram_gd, outputs
@@ -131,32 +133,102 @@ def run_xor(config: XorRunConfig, seed: int, *, keep_model: bool = False) -> Xor
     from the same data and weights and produce the same iterates (tests/test_xor_engine.py).
     """
     seed_everything(seed)
+    if config.engine == "gram" and not keep_model:
+        rows, snapshots, test_plane = _run_gram(config, seed)
+        return XorRun(seed, config, _trajectory(rows, seed), snapshots, test_plane=test_plane)
     data = XorDataModule(config.spec, config.n_train, config.n_test, seed=seed)
     net = TwoLayerReLU(config.spec.dim, config.width, config.init_std, generator=generator(10_000 + seed))
     mu = config.spec.means()
-    t = _tensors(data, seed)
-    run = _run_gram if config.engine == "gram" else _run_lightning
-    rows, snapshots, model = run(config, data, net, mu, t, keep_model)
+    if config.engine == "gram":  # keep_model: the same run, then W_T = W_0 + C_T X rebuilt from its coefficients
+        rows, snapshots, test_plane, c = _run_gram(config, seed, return_c=True)
+        with torch.no_grad():
+            net.weight.add_(c @ data.train.x)
+    else:
+        rows, snapshots = _run_lightning(config, data, net, mu, _tensors(data, seed))
+    return XorRun(seed, config, _trajectory(rows, seed), snapshots, model=net if keep_model else None,
+                  data=data if keep_model else None, test_plane=_test_plane(data, mu))
+
+
+def _trajectory(rows: list[dict[str, Any]], seed: int) -> pd.DataFrame:
     trajectory = pd.DataFrame(rows)
     trajectory.insert(0, "seed", seed)
-    return XorRun(
-        seed=seed,
-        config=config,
-        trajectory=trajectory,
-        projections=snapshots,
-        model=model,
-        data=data if keep_model else None,
-        test_plane=_test_plane(data, mu),
-    )
+    return trajectory
 
 
-def _run_gram(config, data, net, mu, t, keep_model):
-    sign = net.neuron_sign
-    basis = torch.stack([unit(mu[0]), unit(mu[1])])
+@dataclass(frozen=True)
+class _SeedBasis:
+    """One seed's draws reduced to what GD in the span of X needs, for any ‖μ‖ and η of this dim.
+
+    With x = ‖μ‖·s·e_axis + noise, every inner product splits into a noise part (computed here, once: the only
+    p-sized work) and a part in ‖μ‖ read off the noise's two first coordinates. The main runs, the α/10 and
+    delayed runs and the η × SNR sweep of a seed all reuse one basis.
+    """
+
+    a: torch.Tensor  # (m,) second layer
+    w0_noise: torch.Tensor  # (m, n + n_test): W0 [N_train; N_test]ᵀ
+    w0_axes: torch.Tensor  # (m, 2): W0 e1, W0 e2
+    noise_gram: torch.Tensor  # (n, n + n_test): N_train [N_train; N_test]ᵀ
+    noise_axes: torch.Tensor  # (n + n_test, 2): the noise's first two coordinates
+    noise_random: torch.Tensor  # (n_test,): N_test r for XOR-3's random direction r
+    random_axes: torch.Tensor  # (2,): r1, r2
+    cluster: torch.Tensor  # (n + n_test,)
+    uniform: torch.Tensor  # (n,): flip draws of the training points
+
+
+@functools.lru_cache(maxsize=128)  # ~3.5 MB a seed at the paper's size
+def _seed_basis(dim: int, n_train: int, n_test: int, width: int, init_std: float, seed: int) -> _SeedBasis:
+    train, test = draw_xor(dim, n_train, 2 * seed), draw_xor(dim, n_test, 2 * seed + 1)  # XorDataModule's streams
+    net = TwoLayerReLU(dim, width, init_std, generator=generator(10_000 + seed))
+    random_dir = torch.randn(dim, generator=generator(20_000 + seed), dtype=torch.float64)
+    noise = torch.cat([train.noise, test.noise])
     with torch.no_grad():
         w0 = net.weight.detach()
-        problem = GramProblem.build(w0, net.a, data.train.x, data.train.y,
-                                    readouts={"test": data.test.x, "proj": basis})
+        basis = _SeedBasis(
+            a=net.a.clone(), w0_noise=w0 @ noise.T, w0_axes=w0[:, :2].clone(),
+            noise_gram=train.noise @ noise.T, noise_axes=noise[:, :2].clone(),
+            noise_random=test.noise @ random_dir, random_axes=random_dir[:2].clone(),
+            cluster=torch.cat([train.cluster, test.cluster]), uniform=train.uniform,
+        )
+    return basis
+
+
+def _gram_problem(config: XorRunConfig, seed: int) -> tuple[GramProblem, dict[str, torch.Tensor], pd.DataFrame]:
+    """The run's GramProblem, measurement tensors and test plane, assembled from the seed's basis."""
+    spec, n = config.spec, config.n_train
+    b = _seed_basis(spec.dim, n, config.n_test, config.width, config.init_std, seed)
+    mu = spec.mu_norm
+    axis, sgn = cluster_axis_and_sign(b.cluster)
+    sgn = sgn.to(torch.float64)
+    e = torch.zeros(len(axis), 2, dtype=torch.float64)  # centre directions in the (e1, e2) plane
+    e[torch.arange(len(axis)), axis] = sgn
+    xa = mu * e + b.noise_axes  # ⟨x, e1⟩, ⟨x, e2⟩ for train and test points
+    # X_train [X_train; X_test]ᵀ = N Nᵀ + ‖μ‖ (N Eᵀ + E Nᵀ) + ‖μ‖² E Eᵀ, with N Eᵀ read off the noise's axes
+    ne = b.noise_axes[:n] @ e.T  # N_train Eᵀ
+    en = e[:n] @ b.noise_axes.T  # E_train Nᵀ
+    gram_all = b.noise_gram + mu * (ne + en) + mu**2 * (e[:n] @ e.T)
+    w0x = b.w0_noise + mu * (b.w0_axes @ e.T)  # W0 [X_train; X_test]ᵀ
+    y_clean = torch.where(b.cluster < 2, 1, -1)
+    flipped = b.uniform < spec.noise_rate
+    y = torch.where(flipped, -y_clean[:n], y_clean[:n])
+    eye = torch.eye(2, dtype=torch.float64)  # readout of the unit directions μ̂1 = e1, μ̂2 = e2
+    problem = GramProblem(
+        p0=w0x[:, :n].contiguous(), gram=gram_all[:, :n].contiguous(), y=y.to(torch.float64), a=b.a,
+        readouts={"test": (w0x[:, n:].contiguous(), gram_all[:, n:].contiguous()), "proj": (b.w0_axes @ eye, xa[:n] @ eye)},
+    )
+    cross = gram_all[:, n:]
+    t = dict(
+        y_train=y, flipped=flipped, y_test=y_clean[n:], cluster=b.cluster[n:],
+        linear_test=cross.T @ y.to(torch.float64),  # X_test Σ y_i x_i
+        random_test=b.noise_random + mu * sgn[n:] * b.random_axes[axis[n:]],
+    )
+    plane = pd.DataFrame({"u": xa[n:, 0].numpy(), "v": xa[n:, 1].numpy(), "y_clean": y_clean[n:].numpy(),
+                          "cluster": b.cluster[n:].numpy()})
+    return problem, t, plane
+
+
+def _run_gram(config: XorRunConfig, seed: int, return_c: bool = False):
+    problem, t, plane = _gram_problem(config, seed)
+    sign = torch.sign(problem.a).to(torch.int64)
     snapshot_steps = set(config.snapshot_steps)
     rows: list[dict[str, Any]] = []
     snapshots: dict[int, pd.DataFrame] = {}
@@ -169,15 +241,10 @@ def _run_gram(config, data, net, mu, t, keep_model):
             snapshots[state.step] = _snapshot(proj, sign)
 
     final = gram_gd(problem, config.step_size, config.steps, on_step, record=_wanted(config))
-    model = None
-    if keep_model:
-        with torch.no_grad():
-            net.weight.add_(final.c @ data.train.x)  # W_T = W_0 + C_T X
-        model = net
-    return rows, snapshots, model
+    return (rows, snapshots, plane, final.c) if return_c else (rows, snapshots, plane)
 
 
-def _run_lightning(config, data, net, mu, t, keep_model):
+def _run_lightning(config, data, net, mu, t):
     module = Classifier(net, loss="logistic", optimizer="sgd", lr=config.step_size)
     x_train, x_test = data.train.x, data.test.x
     snapshot_steps = set(config.snapshot_steps)
@@ -198,7 +265,8 @@ def _run_lightning(config, data, net, mu, t, keep_model):
 
     recorder = StepRecorder(measure, steps=_wanted(config))
     fit(module, data, max_epochs=config.steps, precision="64-true", callbacks=[recorder])
-    return recorder.rows, snapshots, net.cpu() if keep_model else None
+    net.cpu()
+    return recorder.rows, snapshots
 
 
 def run_seeds(
