@@ -92,3 +92,18 @@ def test_engine_reuses_a_seed_basis_across_snr_and_noise_rate():
     _assert_same_runs(X.run_xor(config, seed=4), X.run_xor(config.with_(engine="lightning"), seed=4))
     flipped = X.run_xor(config.with_(steps=1), seed=4)
     assert flipped.trajectory["train_acc_flipped"].notna().all()
+
+
+def _params(**over):
+    return dict(steps=30, scaling_steps=10, delayed_steps=3000, delayed_chance_step=50, n_seeds=20,
+                delayed_seeds=5, phase_seeds=3) | over
+
+
+def test_study_parameters_name_both_parameters():
+    X.check_study_parameters(**_params())
+    with pytest.raises(X.ParameterError, match=r"steps=3 .*scaling_steps \(= 10\)"):
+        X.check_study_parameters(**_params(steps=3))
+    with pytest.raises(X.ParameterError, match=r"delayed_chance_step=500 .*delayed_steps \(= 400\)"):
+        X.check_study_parameters(**_params(delayed_steps=400, delayed_chance_step=500))
+    with pytest.raises(X.ParameterError, match="phase_seeds"):
+        X.check_study_parameters(**_params(phase_seeds=0))

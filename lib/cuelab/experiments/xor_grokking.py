@@ -283,11 +283,28 @@ def stack(runs: Sequence[XorRun]) -> pd.DataFrame:
 
 
 def summarise(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per step: median, min, max and quartiles of column over seeds."""
+    """Per step: median, min, max, quartiles and the 20–80% band (the paper's Fig. 1) of column over seeds."""
     g = table.groupby("step")[column]
     return pd.DataFrame(
-        {"median": g.median(), "min": g.min(), "max": g.max(), "q25": g.quantile(0.25), "q75": g.quantile(0.75)}
+        {"median": g.median(), "min": g.min(), "max": g.max(), "q20": g.quantile(0.2), "q25": g.quantile(0.25),
+         "q75": g.quantile(0.75), "q80": g.quantile(0.8)}
     )
+
+
+def check_study_parameters(*, steps: int, scaling_steps: int, delayed_steps: int, delayed_chance_step: int,
+                           n_seeds: int, delayed_seeds: int, phase_seeds: int) -> None:
+    """The notebook's parameters, checked together: a combination that cannot be measured raises ParameterError
+    naming both parameters (instead of a KeyError deep in a table lookup)."""
+    for name, value in dict(steps=steps, scaling_steps=scaling_steps, delayed_steps=delayed_steps,
+                            delayed_chance_step=delayed_chance_step, n_seeds=n_seeds, delayed_seeds=delayed_seeds,
+                            phase_seeds=phase_seeds).items():
+        check_positive_int(name, value)
+    if steps < scaling_steps:
+        raise ParameterError("steps", steps, f"≥ scaling_steps (= {scaling_steps}): the α/10 comparison reads the "
+                             "main runs at t = 1 … scaling_steps; raise steps or lower scaling_steps")
+    if delayed_chance_step > delayed_steps:
+        raise ParameterError("delayed_chance_step", delayed_chance_step, f"≤ delayed_steps (= {delayed_steps}): "
+                             "it is a step of the delayed runs; raise delayed_steps or lower delayed_chance_step")
 
 
 def at_step(table: pd.DataFrame, column: str, step: int) -> pd.Series:
