@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from cuelab.claims import input_gradients as R
+from claim_checks import assert_holds_and_fails
 
 
 def _loc(std_nm=0.47, std_top=0.58, rob_top=0.95, rob_nm=0.26, sg_top=0.58, rand_nm=0.5, rand_top=0.5):
@@ -56,11 +57,7 @@ def test_every_claim_id_has_a_case():
 
 @pytest.mark.parametrize("claim_id", sorted(CASES))
 def test_counterexample_rule_fails_and_holds(claim_id):
-    holding, failing = CASES[claim_id]
-    good, bad = R.RULES[claim_id](holding), R.RULES[claim_id](failing)
-    assert good.verdict == "holds", good
-    assert bad.verdict == "fails", bad
-    assert good.kind in ("reproduction", "sanity", "extension") and good.source
+    assert_holds_and_fails(R.RULES[claim_id], *CASES[claim_id])
 
 
 def test_counterexample_a_random_attribution_fails_ig1_and_ig9():

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from cuelab.claims import shortcut_cues as R
+from claim_checks import assert_holds_and_fails
 
 CUES = ["color", "shape", "scale", "orientation"]
 
@@ -49,11 +50,7 @@ def test_every_claim_id_has_a_case():
 
 @pytest.mark.parametrize("claim_id", sorted(CASES))
 def test_counterexample_rule_fails_and_holds(claim_id):
-    holding, failing = CASES[claim_id]
-    good, bad = R.RULES[claim_id](holding), R.RULES[claim_id](failing)
-    assert good.verdict == "holds", good
-    assert bad.verdict == "fails", bad
-    assert good.kind in ("reproduction", "sanity", "extension") and good.source
+    assert_holds_and_fails(R.RULES[claim_id], *CASES[claim_id])
 
 
 def test_counterexample_the_label_shuffled_control_fails_wcst1_and_a_chance_level_model_cannot_pass():
