@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from claim_checks import assert_holds_and_fails
 from cuelab.claims import global_shape as R
 
 ARCHS = ["cnn", "vit", "vit-nopos"]
@@ -66,12 +67,7 @@ def test_every_claim_id_has_a_case():
 
 @pytest.mark.parametrize("claim_id", sorted(CASES))
 def test_counterexample_rule_fails_and_holds(claim_id):
-    holding, failing = CASES[claim_id]
-    rule = R.RULES[claim_id]
-    good, bad = rule(holding), rule(failing)
-    assert good.verdict == "holds", good
-    assert bad.verdict == "fails", bad
-    assert good.kind in ("reproduction", "sanity", "extension") and good.source
+    assert_holds_and_fails(R.RULES[claim_id], *CASES[claim_id])
 
 
 def test_counterexample_dist3_a_rise_in_dist_fails_with_the_paper_direction_named():
