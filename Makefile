@@ -4,6 +4,8 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= smoke
 STUDY   ?=
+PARAMS  ?=
+FORCE   ?=
 
 # The studies, as in cuelab.STUDIES (tests/test_reproduce.py checks the two agree); listed here
 # so a missing or misspelt STUDY is reported before `setup` spends minutes building a venv.
@@ -18,7 +20,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 .PHONY: help setup reproduce-all reproduce check-study test bench lab clean distclean refresh-notebooks
 
 help: ## list the targets
-	@echo "usage: make <target> [PROFILE=smoke|full] [STUDY=<study>]"
+	@echo "usage: make <target> [PROFILE=smoke|full] [STUDY=<study>] [PARAMS=\"name=value …\"] [FORCE=1]"
 	@echo
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 	@echo
@@ -37,12 +39,17 @@ $(STAMP): pyproject.toml | $(PY)
 
 setup: $(STAMP) ## create .venv and install cuelab with its dev tools (skipped when up to date)
 
-reproduce-all: setup ## run every study's notebook (PROFILE=smoke|full) into reports/
-	$(PY) -m cuelab.reproduce --all --profile $(PROFILE)
+# PARAMS="name=value …" overrides notebook parameters (values are YAML; every name is checked against
+# the notebook before a kernel starts). A study whose inputs match a complete earlier result is skipped;
+# FORCE=1 re-runs it.
+RUN_FLAGS = --profile $(PROFILE) $(if $(strip $(PARAMS)),--params '$(PARAMS)') $(if $(strip $(FORCE)),--force)
+
+reproduce-all: setup ## run every study's notebook (PROFILE=smoke|full, PARAMS=…, FORCE=1) into reports/
+	$(PY) -m cuelab.reproduce --all $(RUN_FLAGS)
 
 # check-study comes before setup so a wrong STUDY fails at once; make builds prerequisites left to right.
-reproduce: check-study setup ## run one study: make reproduce STUDY=<study> [PROFILE=full]
-	$(PY) -m cuelab.reproduce --study $(STUDY) --profile $(PROFILE)
+reproduce: check-study setup ## run one study: make reproduce STUDY=<study> [PROFILE=full] [PARAMS="n_seeds=10"] [FORCE=1]
+	$(PY) -m cuelab.reproduce --study $(STUDY) $(RUN_FLAGS)
 
 check-study:
 	@case " $(STUDIES) " in \
@@ -62,8 +69,8 @@ NOTEBOOKS = $(wildcard notebooks/*.ipynb)
 test: setup ## run the unit tests and the notebook checks (nbval)
 	$(PY) -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-bench: setup ## run every study (PROFILE=…) and print reports/bench.json (wall time, peak memory)
-	$(PY) -m cuelab.reproduce --all --profile $(PROFILE) --bench
+bench: setup ## re-run every study (PROFILE=…; never skipped) and print reports/bench.json (wall time, peak memory)
+	$(PY) -m cuelab.reproduce --all $(RUN_FLAGS) --bench --force  # a benchmark measures: it never skips
 
 lab: setup ## open the notebooks in Jupyter Lab
 	$(VENV)/bin/jupyter lab notebooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -87,16 +88,44 @@ def test_full_profile_without_its_parameters_file_names_the_file(root: Path, cap
     assert "notebooks/profiles/full/xor_grokking.yaml does not exist" in capsys.readouterr().err
 
 
-def test_papermill_command_injects_profile_after_the_profile_file(root: Path) -> None:
-    smoke = reproduce.papermill_command("shortcut_cues", "smoke", root)
-    assert "-f" not in smoke  # smoke is the notebook's own parameters cell
-    assert smoke[-3:] == ["-p", "profile", "smoke"]
-    full = reproduce.papermill_command("shortcut_cues", "full", root)
-    yaml_at = full.index("-f") + 1
-    assert full[yaml_at] == str(root / "notebooks" / "profiles" / "full" / "shortcut_cues.yaml")
-    # papermill applies -p after -f, so the injected name wins over anything the file says
-    assert full.index("-p") > full.index("-f") and full[-3:] == ["-p", "profile", "full"]
-    assert full[full.index("--cwd") + 1] == str(root / "notebooks")
+def test_papermill_command_passes_the_effective_parameters_file(root: Path) -> None:
+    cmd = reproduce.papermill_command("shortcut_cues", root)
+    assert cmd[cmd.index("-f") + 1] == str(root / "reports" / "shortcut_cues" / "parameters.yaml")
+    assert cmd[cmd.index("--cwd") + 1] == str(root / "notebooks")
+
+
+def test_effective_parameters_merge_profile_file_then_params_then_profile_name(root: Path) -> None:
+    _notebook(root / "notebooks" / "shortcut_cues.ipynb", _parameters('profile = "smoke"\nseed = 0\nepochs = 5\nlr = 1e-3'))
+    full = root / "notebooks" / "profiles" / "full"
+    full.mkdir(parents=True)
+    (full / "shortcut_cues.yaml").write_text("profile: smoke\nepochs: 50\nlr: 0.01\n")
+    merged = reproduce.effective_parameters("shortcut_cues", "full", root, {"lr": 0.5})
+    assert merged == {"profile": "full", "epochs": 50, "lr": 0.5}
+    assert reproduce.effective_parameters("shortcut_cues", "smoke", root) == {"profile": "smoke"}
+
+
+def test_a_misspelt_parameter_exits_2_naming_it_and_the_closest_names(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _notebook(root / "notebooks" / "xor_grokking.ipynb", _parameters('profile = "smoke"\nnoise_rate = 0.05\nn_seeds = 20'))
+    assert reproduce.main(["--study", "xor_grokking", "--params", "noise_rat=0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "noise_rat (from PARAMS) is not a parameter of xor_grokking.ipynb; did you mean noise_rate?" in err
+    assert "Traceback" not in err and not (root / "reports").exists()  # no kernel started, nothing written
+
+
+def test_a_misspelt_name_in_the_profile_file_is_caught_too(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _notebook(root / "notebooks" / "xor_grokking.ipynb", _parameters('profile = "smoke"\nn_seeds = 20'))
+    full = root / "notebooks" / "profiles" / "full"
+    full.mkdir(parents=True)
+    (full / "xor_grokking.yaml").write_text("n_seed: 100\n")
+    assert reproduce.main(["--study", "xor_grokking", "--profile", "full"]) == 2
+    assert "n_seed (from notebooks/profiles/full/xor_grokking.yaml) is not a parameter" in capsys.readouterr().err
+
+
+def test_make_reproduce_passes_params_and_force_to_the_runner() -> None:
+    dry = subprocess.run(["make", "-n", "reproduce", "STUDY=xor_grokking", "PARAMS=noise_rate=0.3 n_seeds=10", "FORCE=1"],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in dry.splitlines() if "cuelab.reproduce" in x)
+    assert "--study xor_grokking" in line and "--params 'noise_rate=0.3 n_seeds=10'" in line and "--force" in line
 
 
 # --- summaries -----------------------------------------------------------------------------
@@ -141,6 +170,7 @@ def test_bench_merge_keeps_the_entries_of_other_studies(root: Path) -> None:
     path = reproduce.write_bench([_result("xor_grokking", "failed", 4.0, root)], root)
     bench = json.loads(path.read_text())
     assert list(bench) == ["xor_grokking", "global_shape"]  # cuelab's study order
+    assert bench["global_shape"].pop("environment")["device"]  # what it ran on (runinfo.environment)
     assert bench["global_shape"] == {"profile": "smoke", "wall_s": 12.5, "peak_rss_mb": 100.0, "status": "ok",
                                      "finished": "2026-01-01T00:00:00+00:00"}
     assert bench["xor_grokking"]["status"] == "failed" and bench["xor_grokking"]["wall_s"] == 4.0
@@ -187,9 +217,11 @@ def test_all_runs_every_notebook_in_its_own_papermill_and_reports_the_failure(
     assert "global_shape: skipped: notebooks/global_shape.ipynb does not exist yet" in out
     # the failure names the study and where its traceback is
     assert "shortcut_cues: traceback in reports/shortcut_cues/papermill.log" in err
-    assert "reports/shortcut_cues/shortcut_cues.ipynb" in err
+    assert "reports/shortcut_cues/shortcut_cues.failed.ipynb" in err  # kept for its traceback, under a name nothing takes for complete
     assert "shortcut exploded" in (root / "reports" / "shortcut_cues" / "papermill.log").read_text()
     assert not stale.exists()
+    assert not (root / "reports" / "shortcut_cues" / "shortcut_cues.ipynb").exists()
+    assert not (root / "reports" / "shortcut_cues" / "run.json").exists()
 
     # the other study still ran, with the profile injected and the kernel in notebooks/
     claims = json.loads((root / "reports" / "xor_grokking" / "claims.json").read_text())
@@ -205,3 +237,35 @@ def test_all_runs_every_notebook_in_its_own_papermill_and_reports_the_failure(
     assert bench["xor_grokking"]["peak_rss_mb"] > 320 > bench["shortcut_cues"]["peak_rss_mb"]
     assert "| xor_grokking | XOR-1 | sanity | cwd is notebooks/ | 1 | test | 1 | measured ≥ 1 | holds | — |  |  |" in (
         root / "reports" / "claims.md").read_text()
+    env = bench["xor_grokking"]["environment"]
+    assert set(env) >= {"commit", "versions", "device", "finished"} and env["versions"]["torch"]
+
+    # nothing changed: the finished study is skipped with a message, the failed one runs again
+    assert reproduce.main(["--all", "--profile", "smoke", "--quiet"]) == 1
+    out, _ = capsys.readouterr()
+    assert "== xor_grokking: up to date, not run" in out and "== shortcut_cues: failed" in out
+    assert json.loads((root / "reports" / "bench.json").read_text())["xor_grokking"] == bench["xor_grokking"]
+    # a changed parameter, or --force, runs it again
+    assert reproduce.main(["--study", "xor_grokking", "--params", "seed=8", "--quiet"]) == 0
+    assert json.loads((root / "reports" / "xor_grokking" / "claims.json").read_text())["seed"] == 8
+    assert "seed: 8" in (root / "reports" / "xor_grokking" / "parameters.yaml").read_text()
+    assert reproduce.main(["--study", "xor_grokking", "--params", "seed=8", "--force", "--quiet"]) == 0
+    assert "up to date" not in capsys.readouterr().out
+
+
+def test_a_result_without_its_run_record_is_not_taken_for_complete(root: Path) -> None:
+    _notebook(root / "notebooks" / "xor_grokking.ipynb", _parameters('profile = "smoke"'))
+    params = reproduce.effective_parameters("xor_grokking", "smoke", root)
+    key = reproduce.run_key(reproduce.run_inputs("xor_grokking", params, root))
+    folder = root / "reports" / "xor_grokking"
+    folder.mkdir(parents=True)
+    (folder / "claims.json").write_text("{}")
+    (folder / "xor_grokking.ipynb").write_text("{}")
+    assert reproduce.complete_result("xor_grokking", key, root) is None  # interrupted before run.json
+    (folder / "run.json").write_text(json.dumps({"key": key}))
+    assert reproduce.complete_result("xor_grokking", key, root) == {"key": key}
+    (folder / "run.json").write_text('{"key": ')  # cut short
+    assert reproduce.complete_result("xor_grokking", key, root) is None
+    (folder / "run.json").write_text(json.dumps({"key": key}))
+    # anything that determines the result changes the key
+    assert reproduce.run_key(reproduce.run_inputs("xor_grokking", {**params, "seed": 1}, root)) != key

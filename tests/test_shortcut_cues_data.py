@@ -85,6 +85,24 @@ def test_render_cache_and_determinism(source, tmp_path):
     assert torch.equal(a, b) and torch.equal(a, c)
 
 
+def test_a_cut_short_render_cache_is_rebuilt_with_a_warning(source):
+    rows = np.array([11, 6_000, 1_000_000, 5])
+    before = set((D.data_dir() / "dsprites").glob("render-16px-*.npy"))
+    first = source.images(rows)
+    (path,) = set((D.data_dir() / "dsprites").glob("render-16px-*.npy")) - before  # this call's cache file
+    path.write_bytes(path.read_bytes()[:200])                    # as an interrupted np.save leaves it
+    with pytest.warns(RuntimeWarning, match="could not be read.*rebuilding"):
+        again = source.images(rows)
+    assert torch.equal(first, again)
+    assert np.load(path).shape == (4, 16, 16)                     # rebuilt whole
+    assert not list(path.parent.glob(".*.part*"))                 # no temporary file left behind
+
+
+def test_data_dir_follows_cuelab_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUELAB_DATA", str(tmp_path / "cache"))
+    assert D.data_dir() == (tmp_path / "cache").resolve() and (tmp_path / "cache").is_dir()
+
+
 def test_dsprites_path_errors_name_the_parameter(tmp_path):
     with pytest.raises(ParameterError, match="dsprites_path"):
         D.DSpritesSource(32, dsprites_path=tmp_path / "missing.npz", verbose=False)

@@ -27,7 +27,12 @@ def reports_dir(study: str, root: str | Path | None = None) -> Path:
 
 
 def data_dir(root: str | Path | None = None) -> Path:
-    """data/ under the repository root (created): the cache of downloaded or generated data."""
+    """The cache of downloaded or generated data (created): $CUELAB_DATA when set (a GPU runner keeps its
+    caches outside the checkout this way), else data/ under the repository root."""
+    if root is None and os.environ.get("CUELAB_DATA"):
+        folder = Path(os.environ["CUELAB_DATA"]).expanduser().resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
     folder = Path(root or repo_root()) / "data"
     folder.mkdir(parents=True, exist_ok=True)
     return folder

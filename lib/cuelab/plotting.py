@@ -8,6 +8,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from cuelab.io import atomic_path
+
 PALETTE = "colorblind"
 
 
@@ -28,10 +30,9 @@ def use_house_style() -> None:
 
 def save(fig: plt.Figure, folder: str | Path, name: str) -> Path:
     """Save fig as folder/name.png and return the path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    fig.savefig(path)
+    path = Path(folder) / f"{name}.png"
+    with atomic_path(path) as tmp:  # an interrupted run leaves no half-written figure
+        fig.savefig(tmp, format="png")
     return path
 
 

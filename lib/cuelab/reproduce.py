@@ -1,15 +1,27 @@
 """Run the study notebooks with papermill and sum up what they measured.
 
     python -m cuelab.reproduce --study xor_grokking --profile smoke
-    python -m cuelab.reproduce --all --profile full --bench
+    python -m cuelab.reproduce --study xor_grokking --params "noise_rate=0.3 n_seeds=10"
+    python -m cuelab.reproduce --all --profile full --bench [--force]
 
 Each study runs in its own papermill subprocess (its own kernel), so one study's
-memory, seeds or crash cannot leak into the next. For each study it writes
-reports/<study>/<study>.ipynb (the executed notebook) and
-reports/<study>/papermill.log; the notebook itself writes
-reports/<study>/claims.json. Afterwards reports/bench.json gets each study's
-wall time and peak memory, and reports/claims.md sets every study's claims side
-by side.
+memory, seeds or crash cannot leak into the next. Before any kernel starts, every
+parameter name a run passes (from the profile file and from --params) is checked
+against the notebook's parameters cell (cuelab.notebook_params).
+
+For each study it writes reports/<study>/parameters.yaml (what was passed),
+reports/<study>/<study>.ipynb (the executed notebook), reports/<study>/papermill.log
+and, last, reports/<study>/run.json, the mark of a complete result; the notebook
+itself writes reports/<study>/claims.json. The executed notebook is written under
+a temporary name and renamed only when papermill succeeds (a failed run's is kept
+as <study>.failed.ipynb), so an interrupted run leaves nothing that passes for
+complete. Afterwards reports/bench.json gets each study's wall time, peak memory
+and environment, and reports/claims.md sets every study's claims side by side.
+
+Runs are incremental: run.json holds a key hashed from what determines the
+result (the notebook's code cells, the effective parameters, cuelab's source, the
+torch and torchvision versions and the device kind). A study whose key matches a
+complete earlier result is skipped, and says so; --force (FORCE=1) re-runs it.
 
 Exit status: 0 when every study ran, 1 when any failed (the others still run),
 2 for a wrong parameter or a missing notebook or profile file.
@@ -20,6 +32,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -31,7 +44,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import cuelab
+import yaml
+
+from cuelab import runinfo
 from cuelab.claims import VERDICTS, load_claims, summary_line
+from cuelab.io import atomic_write_text
+from cuelab.notebook_params import check_names, parse_params
 from cuelab.params import ParameterError, check_profile, check_study
 from cuelab.paths import reports_dir, repo_root
 
@@ -48,7 +66,7 @@ class StudyResult:
 
     study: str
     profile: str
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "failed" | "up to date" (skipped: an earlier complete result has the same key)
     wall_s: float
     peak_rss_mb: float | None  # papermill and its kernel; None where the platform has no os.wait4
     finished: str  # ISO 8601, local time with offset
@@ -58,8 +76,8 @@ class StudyResult:
 
     @property
     def ok(self) -> bool:
-        """True when papermill ran the whole notebook without an error."""
-        return self.status == "ok"
+        """True when papermill ran the whole notebook without an error (or an identical run already had)."""
+        return self.status in ("ok", "up to date")
 
 
 def notebook_path(study: str, root: Path) -> Path:
@@ -100,10 +118,40 @@ def check_inputs(study: str, profile: str, root: Path) -> None:
         )
 
 
-def papermill_command(study: str, profile: str, root: Path) -> list[str]:
-    """The papermill command line that executes one study's notebook into reports/<study>/."""
-    out = executed_path(study, root)
-    cmd = [
+def effective_parameters(study: str, profile: str, root: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What papermill injects: the profile file's values, then the overrides, then the profile name.
+
+    Every name is checked against the notebook's parameters cell first, so a typo exits before any
+    kernel starts (UnknownParameterError names it and the closest real names).
+    """
+    notebook = notebook_path(study, root)
+    merged: dict[str, Any] = {}
+    params_file = profile_file(study, profile, root)
+    if params_file is not None:
+        values = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
+        if not isinstance(values, dict):
+            raise SetupError(f"{_rel(params_file, root)} must be a YAML mapping of parameter names to values")
+        check_names(values, notebook, _rel(params_file, root))
+        merged.update(values)
+    overrides = dict(overrides or {})
+    if "profile" in overrides:
+        raise ParameterError("PARAMS", f"profile={overrides['profile']}",
+                             "free of profile= (choose the profile with PROFILE=… or --profile)")
+    check_names(overrides, notebook, "PARAMS")
+    merged.update(overrides)
+    merged["profile"] = profile  # last, so the profile name always wins over the file
+    return merged
+
+
+def parameters_path(study: str, root: Path) -> Path:
+    """reports/<study>/parameters.yaml: the effective parameters of the latest run, passed to papermill with -f."""
+    return root / "reports" / check_study(study) / "parameters.yaml"
+
+
+def papermill_command(study: str, root: Path, out: Path | None = None) -> list[str]:
+    """The papermill command line that executes one study's notebook with reports/<study>/parameters.yaml."""
+    out = out or executed_path(study, root)
+    return [
         sys.executable, "-m", "papermill",
         str(notebook_path(study, root)), str(out),
         # -l as well as -k: papermill will not start on a notebook whose metadata lacks a language.
@@ -112,13 +160,68 @@ def papermill_command(study: str, profile: str, root: Path) -> list[str]:
         # paths in a notebook mean the same thing however it is run.
         "--cwd", str(root / "notebooks"),
         "--progress-bar",
+        "-f", str(parameters_path(study, root)),
     ]
-    params = profile_file(study, profile, root)
-    if params is not None:
-        cmd += ["-f", str(params)]
-    # -p comes after -f in papermill's merge, so the profile name always wins over the file.
-    cmd += ["-p", "profile", profile]
-    return cmd
+
+
+# --- incremental runs ---------------------------------------------------------------------
+
+
+def _code_cells(notebook: Path) -> list[str]:
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def library_digest() -> str:
+    """sha256 over the source of the cuelab package that is imported (every .py, by relative path)."""
+    pkg = Path(cuelab.__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(str(path.relative_to(pkg)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def device_kind() -> str:
+    """"cuda: <GPU name>" when torch sees a GPU, else "cpu" (the CPU model does not change a seed's result)."""
+    name = runinfo.device_name()
+    return name if name.startswith("cuda") else "cpu"
+
+
+def run_inputs(study: str, parameters: dict[str, Any], root: Path) -> dict[str, Any]:
+    """What determines a study's result; run_key hashes it."""
+    return {
+        "study": study,
+        "notebook_code": hashlib.sha256(json.dumps(_code_cells(notebook_path(study, root))).encode()).hexdigest(),
+        "parameters": parameters,
+        "library": library_digest(),
+        "torch": runinfo.package_version("torch"),
+        "torchvision": runinfo.package_version("torchvision"),
+        "device": device_kind(),
+    }
+
+
+def run_key(inputs: dict[str, Any]) -> str:
+    """A short sha256 of run_inputs, stable across dict orders."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def run_record_path(study: str, root: Path) -> Path:
+    """reports/<study>/run.json: written last, only when the run finished; its presence marks a complete result."""
+    return root / "reports" / check_study(study) / "run.json"
+
+
+def complete_result(study: str, key: str, root: Path) -> dict[str, Any] | None:
+    """The earlier run's record when it has this key and its notebook and claims are all there, else None."""
+    path = run_record_path(study, root)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    folder = path.parent
+    if record.get("key") != key or not (folder / "claims.json").is_file() or not executed_path(study, root).is_file():
+        return None
+    return record
 
 
 # The launcher papermill runs under. A child's ru_maxrss starts at its parent's resident size when
@@ -146,58 +249,95 @@ def _peak_mib(raw: str) -> float | None:
     return round(int(raw) / scale, 1)
 
 
-def run_study(study: str, profile: str, root: str | Path | None = None, *, echo: TextIO | None = None) -> StudyResult:
+def failed_path(study: str, root: Path) -> Path:
+    """reports/<study>/<study>.failed.ipynb: the executed notebook of a run that did not finish, traceback included."""
+    return root / "reports" / check_study(study) / f"{study}.failed.ipynb"
+
+
+def run_study(study: str, profile: str, root: str | Path | None = None, *, echo: TextIO | None = None,
+              params: dict[str, Any] | None = None, force: bool = False) -> StudyResult:
     """Execute one study's notebook with papermill in a subprocess and measure it.
 
+    params override the notebook's defaults and the profile file (names checked first). Unless force,
+    a study whose run key matches a complete earlier result is not run again (status "up to date").
     papermill's own output goes to reports/<study>/papermill.log (and to echo, when given).
     """
     root = Path(root or repo_root()).resolve()
     study, profile = check_study(study), check_profile(profile)
     check_inputs(study, profile, root)
+    parameters = effective_parameters(study, profile, root, params)
+    inputs = run_inputs(study, parameters, root)
+    key = run_key(inputs)
     folder = reports_dir(study, root)
     out, log = executed_path(study, root), folder / "papermill.log"
+    record = None if force else complete_result(study, key, root)
+    if record is not None:
+        return StudyResult(study=study, profile=profile, status="up to date", wall_s=float(record.get("wall_s") or 0.0),
+                           peak_rss_mb=record.get("peak_rss_mb"), finished=str(record.get("finished", "")),
+                           notebook=out, log=log, returncode=0)
+
     # What an earlier run left would pass for this run's if this one fails before writing its own.
-    for stale in (folder / "claims.json", out):
+    partial = folder / f".{study}.partial.ipynb"
+    for stale in (run_record_path(study, root), folder / "claims.json", folder / "claims.failed.json", out,
+                  failed_path(study, root), partial):
         stale.unlink(missing_ok=True)
+    atomic_write_text(parameters_path(study, root),
+                      "# written by cuelab.reproduce: the parameters papermill injected in this run\n"
+                      + yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True))
     # The notebook finds the repository through CUELAB_ROOT, so its reports land beside the executed notebook.
     env = {**os.environ, "CUELAB_ROOT": str(root), "PYTHONUNBUFFERED": "1", "CUELAB_HEADLESS": "1"}
 
-    cmd = papermill_command(study, profile, root)
+    cmd = papermill_command(study, root, partial)
     peak_file = folder / ".peak_rss"
     peak_file.unlink(missing_ok=True)
     if hasattr(os, "wait4") and hasattr(os, "posix_spawn"):
         cmd = [sys.executable, "-S", "-c", _LAUNCHER, str(peak_file), *cmd]
 
     start = time.perf_counter()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=root, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        # Read raw chunks, not lines: the progress bar redraws with carriage returns. The incremental
-        # decoder keeps a character split across two chunks whole.
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        for chunk in iter(lambda: proc.stdout.read1(65536), b""):
-            sink.write(chunk)
-            if echo is not None:
-                echo.write(decoder.decode(chunk))
-                echo.flush()
-        proc.stdout.close()
-        returncode = proc.wait()
+    returncode = -1
+    try:
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(cmd, cwd=root, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            assert proc.stdout is not None
+            # Read raw chunks, not lines: the progress bar redraws with carriage returns. The incremental
+            # decoder keeps a character split across two chunks whole.
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+                sink.write(chunk)
+                if echo is not None:
+                    echo.write(decoder.decode(chunk))
+                    echo.flush()
+            proc.stdout.close()
+            returncode = proc.wait()
+        if returncode == 0 and partial.is_file():
+            os.replace(partial, out)
+    finally:
+        if returncode != 0:  # failed or interrupted: keep what ran under a name nothing takes for complete
+            if partial.is_file():
+                os.replace(partial, failed_path(study, root))
+            if (folder / "claims.json").is_file():
+                os.replace(folder / "claims.json", folder / "claims.failed.json")
     wall = time.perf_counter() - start
     peak = _peak_mib(peak_file.read_text()) if peak_file.is_file() else None  # None on Windows
     peak_file.unlink(missing_ok=True)
 
-    return StudyResult(
+    result = StudyResult(
         study=study,
         profile=profile,
         status="ok" if returncode == 0 else "failed",
         wall_s=round(wall, 2),
         peak_rss_mb=peak,
         finished=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        notebook=out,
+        notebook=out if returncode == 0 else failed_path(study, root),
         log=log,
         returncode=returncode,
     )
+    if result.ok:
+        atomic_write_text(run_record_path(study, root), json.dumps(
+            {"key": key, "inputs": inputs, "wall_s": result.wall_s, "peak_rss_mb": peak, "finished": result.finished},
+            indent=2, default=str) + "\n")
+    return result
 
 
 def write_bench(results: Iterable[StudyResult], root: str | Path | None = None) -> Path:
@@ -210,19 +350,23 @@ def write_bench(results: Iterable[StudyResult], root: str | Path | None = None) 
             bench = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             bench = {}  # a half-written file from an interrupted run: start again rather than fail the run
+    environment = runinfo.environment(root=root)
+    environment.pop("wall_s", None)  # each study has its own wall_s
     for r in results:
+        if r.status == "up to date":
+            continue  # nothing ran: the earlier entry stands
         bench[r.study] = {
             "profile": r.profile,
             "wall_s": r.wall_s,
             "peak_rss_mb": r.peak_rss_mb,
             "status": r.status,
             "finished": r.finished,
+            "environment": environment,
         }
     # Studies in cuelab's order, so the file diffs cleanly between runs.
     order = {s: i for i, s in enumerate(cuelab.STUDIES)}
     bench = dict(sorted(bench.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(bench, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(bench, indent=2) + "\n")
     return path
 
 
@@ -280,18 +424,20 @@ def write_claims_summary(root: str | Path | None = None) -> Path:
         "",
     ]
     out = root / "reports" / "claims.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
+    atomic_write_text(out, "\n".join(lines))
     return out
 
 
-def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: TextIO | None = None) -> list[str]:
-    """The studies to run: check names and input files first, so a long run never dies on a typo at the end."""
+def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: TextIO | None = None,
+         params: dict[str, Any] | None = None) -> list[str]:
+    """The studies to run: check names, input files and every parameter name first, so a long run never
+    dies on a typo at the end (nor runs to the end ignoring one)."""
     say = say or sys.stdout
     profile = check_profile(profile)
     if not run_all:
         study = check_study(study)
         check_inputs(study, profile, root)
+        effective_parameters(study, profile, root, params)
         return [study]
     chosen = []
     for s in cuelab.STUDIES:
@@ -299,6 +445,7 @@ def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: Tex
             print(f"{s}: skipped: notebooks/{s}.ipynb does not exist yet", file=say)
             continue
         check_inputs(s, profile, root)  # a missing profile file is an error, not a skip
+        effective_parameters(s, profile, root, params)  # with --all, PARAMS must suit every study
         chosen.append(s)
     return chosen
 
@@ -313,6 +460,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--study", help="one study: " + ", ".join(cuelab.STUDIES))
     which.add_argument("--all", action="store_true", help="every study whose notebook exists")
     parser.add_argument("--profile", default="smoke", help="one of: " + ", ".join(cuelab.PROFILES) + " (default smoke)")
+    parser.add_argument("--params", action="append", default=[], metavar='"NAME=VALUE …"',
+                        help="override notebook parameters (values read as YAML), e.g. --params \"noise_rate=0.3 n_seeds=10\"; "
+                        "every name is checked against the notebook's parameters cell first")
+    parser.add_argument("--force", action="store_true", help="re-run studies whose complete earlier result has the same key")
     parser.add_argument("--bench", action="store_true", help="print reports/bench.json at the end")
     parser.add_argument("--quiet", action="store_true", help="do not echo papermill's output (it still goes to the log)")
     return parser
@@ -326,7 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     root = repo_root()
     try:
-        studies = plan(args.study, args.all, args.profile, root)
+        params = parse_params(" ".join(args.params))
+        studies = plan(args.study, args.all, args.profile, root, params=params)
     except (ParameterError, SetupError) as err:
         print(f"cuelab.reproduce: {err}", file=sys.stderr)
         return 2
@@ -338,9 +490,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for study in studies:
             print(f"== {study} (profile {args.profile}) → {_rel(root / 'reports' / study, root)}/", flush=True)
-            result = run_study(study, args.profile, root, echo=None if args.quiet else sys.stderr)
+            result = run_study(study, args.profile, root, echo=None if args.quiet else sys.stderr,
+                               params=params, force=args.force)
             peak = "?" if result.peak_rss_mb is None else f"{result.peak_rss_mb:.0f} MiB"
-            print(f"== {study}: {result.status} in {result.wall_s:.1f} s, peak memory {peak}", flush=True)
+            if result.status == "up to date":
+                print(f"== {study}: up to date, not run: reports/{study}/run.json has the same key (notebook, "
+                      f"parameters, library, torch, device) from {result.finished}; --force (FORCE=1) re-runs it",
+                      flush=True)
+            else:
+                print(f"== {study}: {result.status} in {result.wall_s:.1f} s, peak memory {peak}", flush=True)
             results.append(result)
     except KeyboardInterrupt:  # keep what the finished studies measured
         write_bench(results, root)

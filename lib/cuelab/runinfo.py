@@ -19,7 +19,8 @@ from typing import Any
 PACKAGES = ("torch", "torchvision", "lightning", "numpy")
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    """The installed version of a distribution, or None."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -78,7 +79,7 @@ def environment(started: float | None = None, root: str | Path | None = None) ->
     wall = round(time.time() - started, 1) if started is not None else process_seconds()
     return {
         "commit": git_commit(root),
-        "versions": {p: _version(p) for p in PACKAGES} | {"python": platform.python_version()},
+        "versions": {p: package_version(p) for p in PACKAGES} | {"python": platform.python_version()},
         "device": device_name(),
         "cpu_count": os.cpu_count(),
         "wall_s": wall,

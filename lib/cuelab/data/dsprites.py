@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from cuelab.io import cached
 from cuelab.params import ParameterError, check_positive_int
 from cuelab.paths import data_dir
 
@@ -89,6 +90,14 @@ def colourise(masks: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
     return masks[:, None] * onehot[:, :, None, None]
 
 
+def _load_masks(path: Path, n: int, resolution: int) -> np.ndarray:
+    """A cached mask array, checked for the shape it must have (a stale or cut-short file raises)."""
+    arr = np.load(path, allow_pickle=False)
+    if arr.shape != (n, resolution, resolution):
+        raise ValueError(f"shape {arr.shape}, expected {(n, resolution, resolution)}")
+    return arr
+
+
 @dataclass
 class DSpritesSource:
     """A cue-factorised source: the factor table (one row per combination) and images rendered or loaded on demand.
@@ -136,21 +145,22 @@ class DSpritesSource:
         f = self.factors.iloc[rows]
         key = hashlib.sha1(f"{self.source}|{self.resolution}|{RENDER_VERSION}|".encode() + rows.tobytes()).hexdigest()[:16]
         path = data_dir() / "dsprites" / f"{'npz' if self._npz is not None else 'render'}-{self.resolution}px-{key}.npy"
-        if self.cache and path.is_file():
-            arr = np.load(path)
-        else:
+        def build() -> np.ndarray:
             if self._npz is None:
                 arr = np.concatenate([render_masks(*(f[n].to_numpy()[i:i + 2048] for n in FACTORS[1:]), self.resolution)
                                       for i in range(0, len(f), 2048)] or [np.zeros((0, self.resolution, self.resolution), np.uint8)])
-                arr = arr * 255
-            else:
-                k = 64 // self.resolution
-                raw = self._npz[official_row(f)].astype(np.float32)
-                arr = raw.reshape(len(raw), self.resolution, k, self.resolution, k).mean((2, 4))
-                arr = np.round(arr * 255).astype(np.uint8)
-            if self.cache:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.save(path, arr)
+                return arr * 255
+            k = 64 // self.resolution
+            raw = self._npz[official_row(f)].astype(np.float32)
+            arr = raw.reshape(len(raw), self.resolution, k, self.resolution, k).mean((2, 4))
+            return np.round(arr * 255).astype(np.uint8)
+
+        if self.cache:
+            # written atomically; a file cut short by an interrupted run is discarded and rebuilt (cuelab.io)
+            arr = cached(path, load=lambda p: _load_masks(p, len(rows), self.resolution), build=build,
+                         save=lambda tmp, a: np.save(tmp, a), what="dSprites cache")
+        else:
+            arr = build()
         return torch.from_numpy(arr.astype(np.float32) / 255.0)
 
     def images(self, rows: np.ndarray) -> torch.Tensor:
