@@ -19,12 +19,18 @@ def _loo(orient=(0.30, 0.31, 0.29)):
     return pd.DataFrame({"shape": [0.34, 0.35, 0.33], "scale": [0.55, 0.56, 0.54], "orientation": list(orient)})
 
 
+def _forced(uses=(True, True, True, True), follows=CUES):
+    return pd.DataFrame({"base_loss": [0.01] * 4, "train_acc": [1.0] * 4,
+                         "heldout_own_acc": [0.99 if u else 0.4 for u in uses], "uses_cue": list(uses),
+                         "follows": list(follows)}, index=CUES)
+
+
 def _results(**over):
     base = dict(
         cues=CUES, archs=["cnn", "mlp"], final=_final(), chance=pd.Series([0.3, 0.35, 0.32, 0.3], index=CUES),
         loo=_loo(), dropped="color", loo_arch="cnn",
         sphere=pd.Series([0.001, 0.02, 0.03, 0.04], index=CUES),
-        forced=pd.DataFrame({"base_loss": [0.3] * 4, "train_acc": [1.0] * 4}, index=CUES),
+        forced=_forced(),
         share=pd.DataFrame([[0.03, 0.007, 0.02, 0.0015], [0.155, 0.1, 0.172, 0.01]], index=["mlp", "cnn"], columns=CUES),
         adopted=pd.Series([16, 0, 0, 0], index=CUES),
         compression=pd.Series([17, 35, 38, 34], index=CUES), mdl_bits=pd.Series([135, 1612, 1620, 1623], index=CUES),
@@ -51,6 +57,19 @@ def test_every_claim_id_has_a_case():
 @pytest.mark.parametrize("claim_id", sorted(CASES))
 def test_counterexample_rule_fails_and_holds(claim_id):
     assert_holds_and_fails(R.RULES[claim_id], *CASES[claim_id])
+
+
+def test_counterexample_wcst4_leaves_out_forced_models_that_do_not_use_their_cue():
+    # the shape-forced model follows colour on held-out images: its (high) ΔL must not make colour look flat
+    fake_shape = R.wcst_4(_results(sphere=pd.Series([0.001, 0.0011, 0.03, 0.04], index=CUES),
+                                   forced=_forced(uses=(True, False, True, True), follows=["color", "color", "scale", "orientation"])))
+    assert fake_shape.verdict == "holds" and "left out" in fake_shape.detail and "shape (follows color)" in fake_shape.detail
+    # decided on the cue-using models only: with shape left out the ratio is 0.001 / 0.03
+    assert abs(fake_shape.measured - 0.001 / 0.03) < 1e-6  # measured is stored rounded
+    no_colour = R.wcst_4(_results(forced=_forced(uses=(False, True, True, True))))
+    assert no_colour.verdict == "not run" and "the colour-forced model does not use colour" in no_colour.rule
+    alone = R.wcst_4(_results(forced=_forced(uses=(True, False, False, False))))
+    assert alone.verdict == "not run" and "no other cue-forced model" in alone.rule
 
 
 def test_counterexample_the_label_shuffled_control_fails_wcst1_and_a_chance_level_model_cannot_pass():

@@ -151,6 +151,21 @@ def test_off_diagonal_sets_exclude_the_diagonal_and_follow_their_cue(wcst, sourc
     assert x.shape == (150, 3, 16, 16) and torch.equal(y, torch.from_numpy(forced.labels))
 
 
+def test_cue_forced_training_sets_are_disjoint_from_every_evaluation_set(source, wcst):
+    evaluation = set(np.concatenate([s.rows for s in wcst.off_diagonal.values()]))
+    for k, c in enumerate(CUES):
+        train_off = wcst.forced_off[c]
+        assert len(train_off) == 60 and not set(train_off.rows) & evaluation       # held out: never scored on
+        assert not set(train_off.rows) & set(wcst.diagonal.rows)
+        assert not np.any(diagonal_mask(train_off.levels)) and np.array_equal(train_off.labels, train_off.levels[:, k])
+        assert set(wcst.forced(c).rows) == set(wcst.diagonal.rows) | set(train_off.rows)
+    # the evaluation sets do not depend on how many forced-training images are drawn after them
+    more = build_wcst(source.factors, source.kinds, source.images, CUES, n_diagonal=90, n_off_diagonal=60,
+                      n_forced_off=120, seed=3)
+    assert all(np.array_equal(more.off_diagonal[c].rows, wcst.off_diagonal[c].rows) for c in CUES)
+    assert len(more.forced_off["color"]) == 120
+
+
 def test_wcst_is_deterministic_under_its_seed(source, wcst):
     again = build_wcst(source.factors, source.kinds, source.images, CUES, n_diagonal=90, n_off_diagonal=60, seed=3)
     other = build_wcst(source.factors, source.kinds, source.images, CUES, n_diagonal=90, n_off_diagonal=60, seed=4)

@@ -52,9 +52,12 @@ def test_forced_solutions_stop_at_the_target(setup):
     src, w = setup
     models, info = X.forced_solutions(w, "mlp", X.TrainConfig(epochs=4, lr=3e-3, batch_size=32), target_acc=0.8, seed=0,
                                       resolution=16)
-    assert set(models) == set(CUES) and list(info.columns) == ["cue", "epochs", "train_acc", "base_loss", "reached"]
+    assert set(models) == set(CUES) and list(info.columns)[:8] == [
+        "cue", "epochs", "train_acc", "base_loss", "reached", "heldout_own_acc", "uses_cue", "follows"]
     col = info.set_index("cue").loc["color"]
     assert col["reached"] and col["train_acc"] >= 0.8 and col["epochs"] <= 4
+    # held-out own-cue accuracy is measured on the evaluation set the model never trained on
+    assert col["heldout_own_acc"] == col["acc:color"] and col["follows"] == "color" and col["uses_cue"] == (col["heldout_own_acc"] >= 0.9)
     sp = X.sphere_sweep({"color": models["color"]}, w, [0, 2], 2, n_points=50)
     assert sp.query("r == 0")["delta"].abs().max() < 1e-6 and (sp.query("r == 2")["delta"] > 0).all()
 

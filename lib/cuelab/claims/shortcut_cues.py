@@ -26,8 +26,9 @@ class ScResults:
 
     final: off-diagonal accuracy at the end of training, one row per (arch, seed), one column per cue.
     chance: the label-shuffled (measured-chance) model's accuracy per cue. loo: the leave-one-out run without
-    the first winner, one row per seed, one column per remaining cue. sphere: mean ΔL at radius 2 per cue.
-    forced: per cue, base_loss and train_acc of the cue-forced model. share: init logit-variance share, one row
+    the first winner, one row per seed, one column per remaining cue. sphere: mean ΔL at radius 2 per cue;
+    sphere_far: the same at far_radius, the largest radius in the paper's range 6–300 (None if none was run).
+    forced: per cue, base_loss, train_acc, heldout_own_acc, uses_cue and follows of the cue-forced model. share: init logit-variance share, one row
     per arch, one column per cue. adopted: per cue, the number of runs adopting it. complexity: per cue, the
     compression proxy (bytes) and the MDL proxy (bits).
     """
@@ -40,6 +41,8 @@ class ScResults:
     dropped: str = "color"
     loo_arch: str = ""
     sphere: pd.Series | None = None
+    sphere_far: pd.Series | None = None
+    far_radius: float = float("nan")
     forced: pd.DataFrame | None = None
     share: pd.DataFrame | None = None
     adopted: pd.Series | None = None
@@ -114,16 +117,40 @@ def wcst_3(r: ScResults) -> C.Claim:
 
 
 def wcst_4(r: ScResults) -> C.Claim:
-    d2 = r.sphere
-    ratio = float(d2["color"] / d2[r.others].min())
+    """Flatness, decided only among cue-forced models that use their cue on held-out images.
+
+    A "shape-forced" model can be colour plus a few memorised images; its ΔL says nothing about shape. Models whose
+    held-out own-cue accuracy is below the bar are reported and left out; without a colour model that uses colour,
+    or without any other model that uses its cue, the claim is not run.
+    """
+    statement = "the preferred cue's solution is flatter (sphere test), among cue-forced models that use their cue"
+    paper, d2 = "flatter minima; ΔL values unknown", r.sphere
+    using = [c for c in r.cues if r.forced is None or "uses_cue" not in r.forced or bool(r.forced.loc[c, "uses_cue"])]
     detail = "ΔL(2): " + ", ".join(f"{c} {d2[c]:.4f}" for c in r.cues)
+    if r.sphere_far is not None:
+        detail += f"; ΔL({r.far_radius:g}), in the paper's radius range 6–300: " + ", ".join(
+            f"{c} {r.sphere_far[c]:.3f}" for c in r.cues)
     if r.forced is not None:
-        detail += "; base loss / train acc: " + ", ".join(
-            f"{c} {r.forced.loc[c, 'base_loss']:.3f}/{r.forced.loc[c, 'train_acc']:.3f}" for c in r.cues)
-        detail += " (not at matched loss: part of the flatness can be where training stopped)"
-    return C.decide("WCST-4", "the preferred cue's solution is flatter (sphere test)", kind="reproduction",
-                    paper="flatter minima; ΔL values unknown", source=ABSTRACT, measured=ratio,
-                    rule=C.less_than(0.5, what="ΔL(2) colour / min ΔL(2) other cues"), post_hoc=SMOKE_POST_HOC, detail=detail)
+        f = r.forced
+        detail += "; base loss / train acc / held-out own-cue acc: " + ", ".join(
+            f"{c} {f.loc[c, 'base_loss']:.3f}/{f.loc[c, 'train_acc']:.3f}/{f.loc[c, 'heldout_own_acc']:.3f}"
+            if "heldout_own_acc" in f else f"{c} {f.loc[c, 'base_loss']:.3f}/{f.loc[c, 'train_acc']:.3f}" for c in r.cues)
+        spread = float(f["base_loss"].max() - f["base_loss"].min())
+        if spread > 0.05:
+            detail += f" (base losses differ by {spread:.3f}: not at matched loss, part of the flatness can be where training stopped)"
+    dropped = [c for c in r.cues if c not in using]
+    if dropped:
+        detail += "; left out, not using their cue on held-out images: " + ", ".join(
+            f"{c} (follows {r.forced.loc[c, 'follows']})" if "follows" in r.forced else c for c in dropped)
+    others = [c for c in using if c != "color"]
+    if "color" not in using or not others:
+        return C.not_run("WCST-4", statement, kind="reproduction", paper=paper, source=ABSTRACT,
+                         reason=("the colour-forced model does not use colour" if "color" not in using
+                                 else "no other cue-forced model uses its cue") + " on held-out images; " + detail)
+    ratio = float(d2["color"] / d2[others].min())
+    return C.decide("WCST-4", statement, kind="reproduction", paper=paper, source=ABSTRACT, measured=ratio,
+                    rule=C.less_than(0.5, what="ΔL(2) colour / min ΔL(2) of the other cue-using models"),
+                    post_hoc=SMOKE_POST_HOC, detail=detail)
 
 
 def wcst_5(r: ScResults) -> C.Claim:

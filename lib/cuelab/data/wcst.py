@@ -119,18 +119,26 @@ class WCSTSplit:
 
 @dataclass
 class WCST:
-    """The WCST-ML sets over one source: diagonal, one off-diagonal set per cue, and cue-forced sets on request."""
+    """The WCST-ML sets over one source: diagonal, one off-diagonal set per cue (for evaluation), and per cue a
+    second off-diagonal set, disjoint from every evaluation set, that makes the cue-forced training set.
+
+    A cue-forced model is trained on diagonal ∪ forced_off[cue] and scored on off_diagonal[cue], images it has
+    never seen: its held-out own-cue accuracy says whether it really uses its cue.
+    """
 
     cues: tuple[str, ...]
     n_levels: int
     diagonal: WCSTSplit
     off_diagonal: dict[str, WCSTSplit]
     images: Callable[[np.ndarray], torch.Tensor] = field(repr=False)
+    forced_off: dict[str, WCSTSplit] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def forced(self, cue: str) -> WCSTSplit:
-        """Diagonal ∪ off-diagonal of cue: only cue explains every label."""
-        off = self.off_diagonal[cue]
+        """Diagonal ∪ the cue's forced-training off-diagonal set: only cue explains every label."""
+        if cue not in self.forced_off:
+            raise ParameterError("cue", cue, "a cue with a forced-training set: one of " + ", ".join(self.forced_off))
+        off = self.forced_off[cue]
         return WCSTSplit(f"forced:{cue}", np.concatenate([self.diagonal.rows, off.rows]),
                          np.concatenate([self.diagonal.labels, off.labels]), np.concatenate([self.diagonal.levels, off.levels]))
 
@@ -148,8 +156,7 @@ class WCST:
         if name not in self._cache:
             if name.startswith("forced:"):
                 xd, _ = self.tensors("diagonal")
-                xo, _ = self.tensors(name.split(":", 1)[1])
-                self._cache[name] = torch.cat([xd, xo])
+                self._cache[name] = torch.cat([xd, self.images(self.forced_off[name.split(":", 1)[1]].rows)])
             else:
                 self._cache[name] = self.images(s.rows)
         return self._cache[name], torch.from_numpy(s.labels.astype(np.int64))
@@ -162,9 +169,11 @@ class WCST:
 
 
 def build_wcst(factors: pd.DataFrame, kinds: Mapping[str, str], images: Callable[[np.ndarray], torch.Tensor],
-               cues: Sequence[str], *, n_diagonal: int, n_off_diagonal: int, n_levels: int | None = None,
-               categories: Mapping[str, Sequence] | None = None, seed: int = 0) -> WCST:
-    """Draw the diagonal set (n_diagonal, balanced over labels) and each cue's off-diagonal set (n_off_diagonal each)."""
+               cues: Sequence[str], *, n_diagonal: int, n_off_diagonal: int, n_forced_off: int | None = None,
+               n_levels: int | None = None, categories: Mapping[str, Sequence] | None = None, seed: int = 0) -> WCST:
+    """Draw the diagonal set (n_diagonal, balanced over labels), each cue's off-diagonal evaluation set (n_off_diagonal
+    each) and, after them, each cue's forced-training off-diagonal set (n_forced_off each, default n_off_diagonal),
+    disjoint from every evaluation set. The evaluation sets are the same whatever n_forced_off is."""
     cues = tuple(cues)
     if len(cues) < 2 or len(set(cues)) != len(cues):
         raise ParameterError("cues", list(cues), "at least two distinct factor names")
@@ -177,11 +186,18 @@ def build_wcst(factors: pd.DataFrame, kinds: Mapping[str, str], images: Callable
     d = sample_per_label(pos, levels[:, 0], n_diagonal, L_, rng, "n_diagonal")
     diagonal = WCSTSplit("diagonal", rows[d], levels[d, 0], levels[d])
     off_pos = np.flatnonzero(~diag)
-    off = {}
+    off, used = {}, []
     for k, c in enumerate(cues):
         o = sample_per_label(off_pos, levels[:, k], n_off_diagonal, L_, rng, "n_off_diagonal")
         off[c] = WCSTSplit(c, rows[o], levels[o, k], levels[o])
-    return WCST(cues, L_, diagonal, off, images)
+        used.append(o)
+    n_forced_off = n_off_diagonal if n_forced_off is None else check_positive_int("n_forced_off", n_forced_off)
+    unseen = np.setdiff1d(off_pos, np.concatenate(used))  # never in any evaluation set
+    forced_off = {}
+    for k, c in enumerate(cues):
+        o = sample_per_label(unseen, levels[:, k], n_forced_off, L_, rng, "n_forced_off")
+        forced_off[c] = WCSTSplit(f"forced-off:{c}", rows[o], levels[o, k], levels[o])
+    return WCST(cues, L_, diagonal, off, images, forced_off)
 
 
 class WCSTDataModule(L.LightningDataModule):

@@ -169,12 +169,17 @@ def leave_one_out(source: Any, cues: Sequence[str], drop: str, archs: Sequence[s
 
 
 def forced_solutions(wcst: WCST, arch: str, config: TrainConfig, *, target_acc: float, seed: int, resolution: int,
-                     model_config: ModelConfig = ModelConfig()) -> tuple[dict[str, nn.Module], pd.DataFrame]:
-    """Per cue, a model trained on its cue-forced set until the training accuracy reaches target_acc (or config.epochs).
+                     model_config: ModelConfig = ModelConfig(), uses_cue_acc: float = 0.9) -> tuple[dict[str, nn.Module], pd.DataFrame]:
+    """Per cue, a model trained on its cue-forced set (diagonal ∪ the cue's forced-training off-diagonal set) until
+    the training accuracy reaches target_acc (or config.epochs).
 
-    Same initial weights for every cue. Rows: cue, epochs, train_acc, base_loss, reached (bool).
+    Same initial weights for every cue. Each model is then scored on every cue's off-diagonal *evaluation* set,
+    which it never saw: its held-out own-cue accuracy tells whether it uses its cue (≥ uses_cue_acc) or, say,
+    colour plus a few memorised images. Rows: cue, epochs, train_acc, base_loss, reached (bool), heldout_own_acc,
+    uses_cue (bool), follows (the cue whose held-out set it scores best on), and acc:<cue> for every cue.
     """
     check_in_interval("target_acc", target_acc, 0.0, 1.0, closed_high=True)
+    check_in_interval("uses_cue_acc", uses_cue_acc, 0.0, 1.0, closed_high=True)
     models, rows = {}, []
     for cue in tqdm(wcst.cues, desc="cue-forced"):
         m, t = train_on(wcst, f"forced:{cue}", arch, config, seed=seed, resolution=resolution, model_config=model_config,
@@ -182,8 +187,11 @@ def forced_solutions(wcst: WCST, arch: str, config: TrainConfig, *, target_acc: 
         x, y = wcst.tensors(f"forced:{cue}")
         train = t[t["cue"] == "train"]
         acc = float(train["acc"].iloc[-1])
+        held = {c: accuracy(m, *wcst.tensors(c), bn_train_mode=config.bn_train_eval) for c in wcst.cues}
         rows.append({"cue": cue, "epochs": int(train["epoch"].iloc[-1]), "train_acc": acc,
-                     "base_loss": S.dataset_loss(x, y)(m), "reached": acc >= target_acc})
+                     "base_loss": S.dataset_loss(x, y)(m), "reached": acc >= target_acc,
+                     "heldout_own_acc": held[cue], "uses_cue": held[cue] >= uses_cue_acc,
+                     "follows": max(held, key=held.get), **{f"acc:{c}": v for c, v in held.items()}})
         models[cue] = m
     return models, pd.DataFrame(rows)
 
