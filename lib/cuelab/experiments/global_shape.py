@@ -146,7 +146,7 @@ def train(config: ZooConfig, arch: str, regime: str, seed: int, *, distinguish: 
     torch.manual_seed(seed)  # the initial weights, before fit() reseeds for the data order
     model = build(config, arch, distinguish=distinguish)
     module = Classifier(model, optimizer="adam", lr=config.lr, weight_decay=config.weight_decay)
-    epochs = config.epochs if arch == "cnn" else config.vit_epochs
+    epochs = config.vit_epochs if arch.startswith("vit") else config.epochs  # the CNNs (cnn, bagnet) train for `epochs`
     fit(module, DataLoader(data, batch_size=config.batch_size, shuffle=True), seed=seed, max_epochs=epochs)
     return model.cpu().eval()
 
@@ -313,8 +313,11 @@ def score_release_controls(
     num_workers: int = 0,
 ) -> pd.DataFrame:
     """The model-free controls on the release's 224 × 224 crops (eval.py's preprocessing, before normalising)."""
+    start = time.perf_counter()
     scores = _scores_over(dataset, O.control_features, batch_size=batch_size, num_workers=num_workers, desc="controls")
-    return pd.DataFrame([{"control": k, **_summarise(v, tie_policy, tie_tol, n_boot, seed)} for k, v in scores.items()])
+    seconds = round(time.perf_counter() - start, 1)  # all three controls together (one pass over the images)
+    return pd.DataFrame([{"control": k, **_summarise(v, tie_policy, tie_tol, n_boot, seed), "seconds": seconds}
+                         for k, v in scores.items()])
 
 
 def score_release_models(
@@ -347,6 +350,7 @@ def score_release_models(
             "paper_dist": entry.paper_dist,
             "paper_shape_bias": entry.paper_shape_bias,
         }
+        start = time.perf_counter()
         try:
             model = load_pretrained(
                 name,
@@ -366,7 +370,8 @@ def score_release_models(
             return {"model": model(flat).float().cpu().reshape(batch.shape[0], 3, -1)}
 
         scores = _scores_over(dataset, featurise, batch_size=batch_size, num_workers=num_workers, desc=name)["model"]
-        rows.append({**base, **_summarise(scores, tie_policy, tie_tol, n_boot, seed), "skipped": ""})
+        rows.append({**base, **_summarise(scores, tie_policy, tie_tol, n_boot, seed), "skipped": "",
+                     "seconds": round(time.perf_counter() - start, 1)})
         del model
         if dev.type == "cuda":
             torch.cuda.empty_cache()
@@ -402,3 +407,25 @@ def texture_demo(
         credits = O.credit(O.oddity_scores(feats), tie_policy, seed=seed)
         rows += [{"image": n, "control": control, "credit": float(c)} for n, c in zip(names, credits, strict=True)]
     return triplets, pd.DataFrame(rows)
+
+
+def pretrained_credit(
+    triplets: torch.Tensor,
+    name: str,
+    *,
+    size: int = 224,
+    tie_policy: str = "fractional",
+    seed: int = 0,
+    device: str = "cpu",
+) -> np.ndarray:
+    """A registry model's credit per triplet (n, 3, 3, H, W in [0, 1]), the images resized to size × size (bicubic).
+
+    Used for the texture-synthesis photos with the offline EfficientNet-Lites; raises MissingDependency when the
+    model's weights are not installed.
+    """
+    model = load_pretrained(check_choice("name", name, REGISTRY), device=device)
+    flat = triplets.reshape(-1, *triplets.shape[2:]).float()
+    if flat.shape[-1] != size or flat.shape[-2] != size:
+        flat = torch.nn.functional.interpolate(flat, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
+    feats = O.model_features(model, flat.reshape(triplets.shape[0], 3, *flat.shape[1:]), batch_size=32)
+    return O.credit(O.oddity_scores(feats), tie_policy, seed=seed)

