@@ -20,9 +20,9 @@ def _roar(rob=0.48, std=0.06, rand=0.0, guard=True):
     return pd.DataFrame(rows, columns=["attribution", "k", "diffroar", "acc_top", "acc_bottom", "leak_guard_ok"])
 
 
-def _theory(std_top1=0.0, rob_top1=1.0):
-    return pd.DataFrame({"top1_signal": [std_top1, rob_top1], "bottom1_signal": [0.12, 0.0], "robust_acc": [0.1, 0.9],
-                         "clean_acc": [0.99, 0.95]}, index=["standard", "robust"])
+def _theory(std_top1=0.05, rob_top1=1.0, std_bottom1=0.55):
+    return pd.DataFrame({"top1_signal": [std_top1, rob_top1], "bottom1_signal": [std_bottom1, 0.0], "robust_acc": [0.1, 0.9],
+                         "clean_acc": [0.99, 0.95], "width": [25_000, 25_000]}, index=["standard", "robust"])
 
 
 def _bench(std=-0.05, rob=0.1):
@@ -45,6 +45,7 @@ CASES = {
     "IG-5": (_results(), _results(roar=_roar(rand=0.2))),
     "IG-6": (_results(), _results(top_nm=0.4, top_top=0.7)),
     "IG-7": (_results(), _results(theory=_theory(std_top1=0.9))),
+    "IG-11": (_results(), _results(theory=_theory(std_bottom1=0.9))),
     "IG-8": (_results(), _results(low_acc=0.5)),
     "IG-9": (_results(), _results(loc=_loc(sg_top=0.9))),
     "IG-10": (_results(bench=_bench()), _results(bench=_bench(std=0.02))),
@@ -73,3 +74,27 @@ def test_counterexample_a_random_attribution_fails_ig1_and_ig9():
 
 def test_counterexample_ig10_is_not_run_without_the_benchmark():
     assert R.ig_10(_results()).verdict == "not run"
+
+
+def test_counterexample_chance_level_theory_fails_ig7_and_ig11():
+    """The Adam-trained width-512 result of the last round (bottom-1 0.118 ≈ chance) is not feature inversion."""
+    adam = _results(theory=_theory(std_top1=0.0, std_bottom1=0.118))
+    assert R.ig_7(adam).verdict == "fails" and R.ig_11(adam).verdict == "fails"
+    random_ranking = _results(theory=_theory(std_top1=0.1, rob_top1=0.1, std_bottom1=0.1))
+    assert R.ig_7(random_ranking).verdict == "fails" and R.ig_11(random_ranking).verdict == "fails"
+
+
+def test_ig11_uses_the_spread_over_seeds():
+    seeds = pd.DataFrame({"top1_signal": [0.0, 0.0, 0.0, 0.053, 0.0], "bottom1_signal": [0.742, 0.547, 0.95, 0.495, 0.842]})
+    r = _results()
+    r.theory_seeds = seeds
+    assert R.ig_11(r).verdict == "holds" and R.ig_7(r).verdict == "holds"
+    r.theory_seeds = seeds.assign(bottom1_signal=[0.95, 0.96, 0.97, 0.95, 0.96])  # tight and far from v1's 0.562
+    assert R.ig_11(r).verdict == "fails"
+    assert R.prediction_excess(pd.Series([0.5]), 0.56) == pytest.approx(0.01)  # one value: ± one point's share
+
+
+def test_guard_reports_the_attributed_models_accuracy():
+    roar = _roar()
+    roar["reference_acc"] = 0.91
+    assert R.ig_3(_results(roar=roar)).detail.endswith("leak guard ok (vs the attributed model's 0.910)")

@@ -207,3 +207,49 @@ def test_diffroar_oracle_is_large_and_random_is_near_zero():
     assert float(oracle["diffroar"].iloc[0]) > 0.35
     assert abs(float(rand["diffroar"].iloc[0])) < 0.06
     assert list(roar.curve(oracle).columns) == ["diffroar", "std", "acc_top", "acc_bottom"]
+
+
+def test_evaluation_attacks_have_no_random_start():
+    """v1 evaluated robustness with rand_eps = 0."""
+    assert not AttackConfig.evaluation("l2", 0.5).random_start
+    assert not AttackConfig.evaluation("linf", 8 / 255).random_start
+
+
+def test_fill_mean_and_coordinate_masks():
+    x = torch.rand(6, 3, 4, 4, generator=generator(1))
+    fill = roar.fill_value(x, "mean")
+    assert fill.shape == (3, 1, 1)
+    torch.testing.assert_close(fill.flatten(), x.mean(dim=(0, 2, 3)))
+    assert roar.fill_value(x, 0.25) == 0.25
+    with pytest.raises(ParameterError, match="fill"):
+        roar.fill_value(x, "median")
+    keep = roar.keep_mask(x, 0.5, "top")  # per coordinate: C·H·W ranked together
+    assert keep.shape == x.shape and int(keep[0].sum()) == 24
+    out = roar.mask_images(x, keep, fill)
+    assert torch.equal(out[keep], x[keep])
+    assert torch.allclose(out[~keep], fill.expand_as(x)[~keep])
+
+
+def test_leak_guard_trips_on_label_conditioned_masks_and_not_on_random_ones():
+    """Positive control: masks that encode the true label must trip the guard; random masks must not."""
+    from cuelab.experiments import input_gradients as X
+    from cuelab.training import TrainConfig
+
+    g = generator(2)
+    x_tr, x_te = 0.5 + 0.5 * torch.rand(600, 1, 8, 8, generator=g), 0.5 + 0.5 * torch.rand(300, 1, 8, 8, generator=g)
+    y_tr, y_te = torch.randint(0, 4, (600,), generator=g), torch.randint(0, 4, (300,), generator=g)
+    chance = 0.25  # the images carry no label information: an attributed model cannot beat chance
+    inputs = {
+        "label-leaking": X.RoarInput(roar.label_leaking_scores(y_tr, (8, 8), 4), roar.label_leaking_scores(y_te, (8, 8), 4)),
+        "random": X.RoarInput(torch.rand(600, 8, 8, generator=g), torch.rand(300, 8, 8, generator=g)),
+    }
+    make = lambda: MLP(64, 4, hidden=(32,))  # noqa: E731
+    t = X.diffroar_sweep(inputs, make, x_tr, y_tr, x_te, y_te, [0.1], TrainConfig(epochs=15, lr=3e-3, batch_size=64),
+                         reference_accuracy={"label-leaking": chance, "random": chance},
+                         recipe_accuracy=chance).set_index("attribution")
+    assert t.loc["label-leaking", "acc_top"] > 0.9
+    assert not t.loc["label-leaking", "leak_guard_ok"] and not t.loc["label-leaking", "recipe_guard_ok"]
+    assert t.loc["random", "leak_guard_ok"] and t.loc["random", "recipe_guard_ok"]
+    with pytest.raises(ParameterError, match="reference_accuracy"):
+        X.diffroar_sweep(inputs, make, x_tr, y_tr, x_te, y_te, [0.1], TrainConfig(epochs=1),
+                         reference_accuracy={"random": chance})

@@ -15,11 +15,13 @@ import torch.nn.functional as F
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from torch import nn
 
+from cuelab.augment import AUGMENTS, augment
 from cuelab.params import check_choice, check_positive, check_positive_int
 from cuelab.seeding import seed_everything
 
 LOSSES = ("cross_entropy", "logistic")
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "multistep")  # multistep: ×0.1 at 50 % and at 75 % of the epochs
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed")
 
 
@@ -33,12 +35,16 @@ class TrainConfig:
     optimizer: str = "adam"
     momentum: float = 0.0
     weight_decay: float = 0.0
+    schedule: str = "constant"
+    augment: str = "none"  # cuelab.augment: "none" | "crop" | "crop-flip"
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
         check_positive("lr", self.lr)
         check_positive_int("batch_size", self.batch_size)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("augment", self.augment, AUGMENTS)
 
     def with_(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed."""
@@ -46,7 +52,8 @@ class TrainConfig:
 
     def optimizer_kwargs(self) -> dict[str, Any]:
         """The keyword arguments Classifier takes for this recipe's optimizer."""
-        return dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        return dict(optimizer=self.optimizer, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                    schedule=self.schedule, augment=self.augment)
 
 
 def best_device() -> torch.device:
@@ -82,6 +89,8 @@ class Classifier(L.LightningModule):
 
     loss="cross_entropy": integer labels, one logit per class.
     loss="logistic": labels in {-1, +1}, one scalar output, mean log(1 + exp(-y f(x))).
+    schedule: "constant" or "multistep" (×0.1 at 50 % and 75 % of the Trainer's max_epochs); augment: applied to
+    each training batch (cuelab.augment: "none", "crop", "crop-flip").
     """
 
     def __init__(
@@ -93,9 +102,13 @@ class Classifier(L.LightningModule):
         lr: float = 0.1,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        schedule: str = "constant",
+        augment: str = "none",
     ) -> None:
         super().__init__()
         self.model = model
+        self.schedule = check_choice("schedule", schedule, SCHEDULES)
+        self.augment = check_choice("augment", augment, AUGMENTS)
         self.loss_name = check_choice("loss", loss, LOSSES)
         self.optimizer_name = check_choice("optimizer", optimizer, OPTIMIZERS)
         self.lr = check_positive("lr", lr)
@@ -126,17 +139,28 @@ class Classifier(L.LightningModule):
         self.log(f"{stage}_acc", acc, prog_bar=True, on_step=stage == "train", on_epoch=stage != "train")
         return loss
 
+    def augmented(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training batch (x, y) with the configured augmentation applied to x."""
+        return augment(batch[0], self.augment), batch[1]
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        return self._step(self.augmented(batch), "train")
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]
         if self.optimizer_name == "adam":
-            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+            opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        else:
+            opt = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        if self.schedule == "constant":
+            return opt
+        epochs = int(self.trainer.max_epochs) if self._trainer is not None and self.trainer.max_epochs else 1
+        milestones = sorted({max(1, epochs // 2), max(1, (3 * epochs) // 4)})
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
 
 class StepRecorder(L.Callback):

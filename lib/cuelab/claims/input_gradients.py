@@ -32,7 +32,7 @@ class IgResults:
     loc: localisation means indexed by (model, method) with columns null_mass, top10 (methods include
     "gradient", "smoothgrad", "integrated_gradients", "random"). loc_top: BlockMNIST-Top, indexed by model
     ("standard (Top)"). roar: DiffROAR rows (attribution, k, diffroar, acc_top, acc_bottom, leak_guard_ok).
-    theory: indexed by model ("standard", "robust") with top1_signal, bottom1_signal, robust_acc, clean_acc.
+    theory: indexed by model ("standard", "robust") with top1_signal, bottom1_signal, robust_acc, clean_acc, width.
     accuracies: {name: clean test accuracy}. bench: {"cifar10": DiffROAR rows} in the full profile.
     """
 
@@ -43,6 +43,8 @@ class IgResults:
     accuracies: dict[str, float]
     theory_blocks: int = 10
     theory_eps: float = 0.45
+    theory_epochs: int = 500
+    theory_seeds: pd.DataFrame | None = None  # standard network per seed: top1_signal, bottom1_signal
     bench: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def at(self, model: str, method: str, column: str) -> float:
@@ -53,8 +55,14 @@ class IgResults:
         return float(rows["diffroar"].mean())
 
     def guard(self, attribution: str, k: float = 0.05) -> str:
+        """The leak guard at k: top-k retrain accuracy ≤ the attributed model's clean accuracy + 0.05."""
         rows = self.roar[(self.roar["attribution"] == attribution) & np.isclose(self.roar["k"], k)]
-        return "ok" if bool(rows["leak_guard_ok"].all()) else "VIOLATED"
+        ok = "ok" if bool(rows["leak_guard_ok"].all()) else "VIOLATED"
+        if "reference_acc" in rows and rows["reference_acc"].notna().all():
+            ok += f" (vs the attributed model's {float(rows['reference_acc'].iloc[0]):.3f})"
+        if "recipe_guard_ok" in rows:
+            ok += "; recipe ceiling " + ("ok" if bool(rows["recipe_guard_ok"].all()) else "VIOLATED")
+        return ok
 
 
 def ig_1(r: IgResults) -> C.Claim:
@@ -122,18 +130,106 @@ def ig_6(r: IgResults) -> C.Claim:
         control=("random attribution", [r.at("standard", "random", "null_mass"), r.at("standard", "random", "top10")]))
 
 
+THEORY_QUOTE = ("input gradients of standard one-hidden-layer MLPs trained on this dataset do not highlight "
+                "instance-specific signal coordinates (the paper's abstract, on its simplified BlockMNIST, §5)")
+V1_THEORY = {"standard": {"top1_signal": 0.041, "bottom1_signal": 0.562}, "robust": {"top1_signal": 1.000}}
+V1_THEORY_SOURCE = ("arXiv-v1 repository harshays/inputgradients, 02_fig_in_synthetic_data.ipynb printed outputs "
+                    "(one hidden layer of width 25,000, plain SGD lr 0.1, 500 epochs; ERRATA.md)")
+
+
+def _theory_protocol(r: IgResults) -> str:
+    widths = r.theory["width"].to_dict() if "width" in r.theory else {}
+    width = ", ".join(f"{m} width {int(w):,}" for m, w in widths.items()) or "widths not recorded"
+    return f"{width}, {r.theory_epochs} epochs (v1: width 25,000 both, 500 epochs)"
+
+
+def _standard_shares(r: IgResults) -> pd.DataFrame:
+    """The standard network's shares per seed (the main run alone when no seed spread was measured)."""
+    if r.theory_seeds is not None and len(r.theory_seeds):
+        return r.theory_seeds[["top1_signal", "bottom1_signal"]]
+    return r.theory.loc[["standard"], ["top1_signal", "bottom1_signal"]]
+
+
 def ig_7(r: IgResults) -> C.Claim:
     t = r.theory
+    chance = 1 / r.theory_blocks
+    seeds = _standard_shares(r)
+    measured = [float(seeds["top1_signal"].median()), float(seeds["bottom1_signal"].median()),
+                float(t.loc["robust", "top1_signal"])]
     return C.decide(
-        "IG-7", "theory: a standard one-hidden-layer MLP's gradient does not rank the signal coordinate first; "
-        "an adversarially trained one does", kind="reproduction", paper="Theorem, §5; v1: standard top-1 ≈ 0.04, bottom-1 ≈ 0.56",
-        source="the paper's theorem (§5); v1 values from the authors' repository (SGD, width 25,000, 500 epochs)",
-        measured=[float(t.loc["standard", "top1_signal"]), float(t.loc["robust", "top1_signal"])],
-        rule=C.all_of(C.at_most(0.3, what="standard top-1 share"), C.at_least(0.95, what="robust (L∞) top-1 share")),
-        detail=f"chance 1/d = {1 / r.theory_blocks:.2f}; bottom-1 share (feature inversion; v1 ≈ 0.56): standard "
-               f"{t.loc['standard', 'bottom1_signal']:.3f} (≈ chance here: feature inversion NOT reproduced with this "
-               f"Adam-trained width-512 MLP), robust {t.loc['robust', 'bottom1_signal']:.3f}; robust acc at "
-               f"ε={r.theory_eps:g}: standard {t.loc['standard', 'robust_acc']:.3f}, robust {t.loc['robust', 'robust_acc']:.3f}")
+        "IG-7", "theory: a standard one-hidden-layer network's input gradient rarely ranks the instance's signal "
+        "coordinate first and ranks it last far more often than chance (feature inversion); an adversarially trained "
+        "one ranks it first", kind="reproduction",
+        paper="§5: " + THEORY_QUOTE + "; v1: standard top-1 0.041, bottom-1 0.562, robust top-1 1.000",
+        source="the paper's §5 and abstract; numbers from " + V1_THEORY_SOURCE, measured=measured,
+        rule=C.all_of(C.at_most(0.3, what="standard top-1 share (median over seeds)"),
+                      C.at_least(3 * chance, what="standard bottom-1 share (median over seeds; 3× chance)"),
+                      C.at_least(0.95, what="robust (L∞) top-1 share")),
+        post_hoc="the bottom-1 bound (3× chance) was added after a prototype run of v1's recipe (0.554 at width "
+                 "25,000); the other two bounds are the card's",
+        control=("a random ranking (chance 1/d for every share)", [chance, chance, chance]),
+        detail=f"chance 1/d = {chance:.2f}; standard per seed: top-1 {_values(seeds['top1_signal'])}, bottom-1 "
+               f"{_values(seeds['bottom1_signal'])}; robust bottom-1 {t.loc['robust', 'bottom1_signal']:.3f}; "
+               f"{_theory_protocol(r)}; robust acc at ε={r.theory_eps:g}: standard {t.loc['standard', 'robust_acc']:.3f}, "
+               f"robust {t.loc['robust', 'robust_acc']:.3f}")
+
+
+RESOLUTION = 0.05  # one of the 20 distinct training points: the step in which a share moves
+
+
+def prediction_excess(values: pd.Series, target: float) -> float:
+    """How far target lies outside the 95 % prediction interval of one more draw like values (≤ 0: inside).
+
+    Interval: mean ± t(0.975, n−1)·sd·√(1 + 1/n), its half-width at least RESOLUTION; with one value, that
+    value ± RESOLUTION.
+    """
+    from scipy import stats
+
+    v = values.astype(float).to_numpy()
+    n = len(v)
+    half = RESOLUTION
+    if n >= 2:
+        half = max(half, float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) * np.sqrt(1 + 1 / n)))
+    return float(abs(target - v.mean()) - half)
+
+
+def prediction_interval(values: pd.Series) -> tuple[float, float]:
+    """The 95 % prediction interval prediction_excess uses (clipped to [0, 1])."""
+    v = values.astype(float)
+    half = 10.0 - prediction_excess(v, float(v.mean()) + 10.0)  # excess = distance − half-width
+    return max(0.0, float(v.mean()) - half), min(1.0, float(v.mean()) + half)
+
+
+def ig_11(r: IgResults) -> C.Claim:
+    t = r.theory
+    seeds = _standard_shares(r)
+    lo, hi = prediction_interval(seeds["bottom1_signal"])
+    v1s, v1r = V1_THEORY["standard"], V1_THEORY["robust"]["top1_signal"]
+    measured = [prediction_excess(seeds["top1_signal"], v1s["top1_signal"]),
+                prediction_excess(seeds["bottom1_signal"], v1s["bottom1_signal"]),
+                abs(float(t.loc["robust", "top1_signal"]) - v1r)]
+    chance = pd.Series([1 / r.theory_blocks] * len(seeds))
+    control = [prediction_excess(chance, v1s["top1_signal"]), prediction_excess(chance, v1s["bottom1_signal"]),
+               abs(1 / r.theory_blocks - v1r)]
+    return C.decide(
+        "IG-11", "theory: the authors' v1 shares are what this recipe gives (v1's single run is a plausible draw of "
+        "our seeds)", kind="reproduction", paper="v1: standard top-1 0.041, bottom-1 0.562; robust top-1 1.000",
+        source=V1_THEORY_SOURCE, measured=measured,
+        rule=C.all_of(C.at_most(0.0, what="v1 standard top-1 outside our 95 % prediction interval by"),
+                      C.at_most(0.0, what="v1 standard bottom-1 outside our 95 % prediction interval by"),
+                      C.at_most(RESOLUTION, what="|robust top-1 − v1|")),
+        post_hoc="the rule was changed from a fixed ±0.1 after six seeds of the standard network showed bottom-1 "
+                 "shares from 0.50 to 0.95 (a single seed cannot be held to ±0.1)",
+        control=("a random ranking (every seed at chance)", control),
+        detail=f"standard over {len(seeds)} seed(s): top-1 mean {seeds['top1_signal'].mean():.3f} "
+               f"(v1 {v1s['top1_signal']:.3f}), bottom-1 mean {seeds['bottom1_signal'].mean():.3f} ± "
+               f"{seeds['bottom1_signal'].std(ddof=1) if len(seeds) > 1 else 0:.3f} sd (v1 {v1s['bottom1_signal']:.3f}; "
+               f"95 % prediction interval for one more seed [{lo:.2f}, {hi:.2f}]: wide, so holding says little); "
+               f"robust top-1 {float(t.loc['robust', 'top1_signal']):.3f} (one seed); {_theory_protocol(r)}")
+
+
+def _values(s: pd.Series) -> str:
+    return "/".join(f"{v:.2f}" for v in s)
 
 
 def ig_8(r: IgResults) -> C.Claim:
@@ -176,7 +272,8 @@ def ig_10(r: IgResults) -> C.Claim:
 
 
 RULES = {"IG-1": ig_1, "IG-2": ig_2, "IG-3": ig_3, "IG-4": ig_4, "IG-5": ig_5,
-         "IG-6": ig_6, "IG-7": ig_7, "IG-8": ig_8, "IG-9": ig_9, "IG-10": ig_10}
+         "IG-6": ig_6, "IG-7": ig_7, "IG-8": ig_8, "IG-9": ig_9, "IG-10": ig_10,
+         "IG-11": ig_11}
 
 
 def all_claims(r: IgResults) -> list[C.Claim]:

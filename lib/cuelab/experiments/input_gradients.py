@@ -18,19 +18,21 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
-from cuelab.data.blockmnist import SimplifiedSample, SimplifiedSpec, sample_simplified
+from cuelab.experiments.input_gradients_theory import (  # noqa: F401  (re-exported for the notebook)
+    TheoryConfig, TheoryResult, loss_gradient, run_theory, signal_rank, standard_seed_spread, train_sgd)
 from cuelab.methods import attribution as A
 from cuelab.methods import localisation as Loc
 from cuelab.methods import roar
 from cuelab.methods.adversarial import AdversarialClassifier, AttackConfig, robust_accuracy
-from cuelab.models import MLP, CifarResNet, SmallCNN
+from cuelab.models import MLP, CifarResNet, SmallCNN, torchvision_resnet
 from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
 from cuelab.paths import data_dir
 from cuelab.seeding import generator
 from cuelab.training import Classifier, TrainConfig, accuracy, best_device, fit
 
-ARCHS = ("mlp", "cnn", "resnet")
-BENCHMARKS = ("cifar10", "svhn")
+ARCHS = ("mlp", "cnn", "resnet", "resnet18", "resnet50")
+BENCHMARKS = ("cifar10", "svhn", "fashion_mnist")
+RANKINGS = ("coordinate", "pixel")  # v1 ranked every coordinate (C·H·W); "pixel" sums |A| over channels
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -39,7 +41,9 @@ BENCHMARKS = ("cifar10", "svhn")
 
 def build_model(arch: str, input_shape: Sequence[int], num_classes: int, *, hidden: Sequence[int] = (256, 256),
                 resnet_depth: int = 20, seed: int | None = None) -> nn.Module:
-    """A fresh model: "mlp" (flattened input), "cnn" (SmallCNN), "resnet"; seed fixes its initial weights."""
+    """A fresh model: "mlp" (flattened input), "cnn" (SmallCNN), "resnet" (CifarResNet of resnet_depth),
+    "resnet18" / "resnet50" (torchvision's, small-image stem; v1 used ResNet50 on CIFAR-10); seed fixes its
+    initial weights."""
     check_choice("arch", arch, ARCHS)
     if seed is not None:
         torch.manual_seed(seed)
@@ -48,6 +52,8 @@ def build_model(arch: str, input_shape: Sequence[int], num_classes: int, *, hidd
         return MLP(int(np.prod(input_shape)), num_classes, hidden=tuple(hidden))
     if arch == "cnn":
         return SmallCNN(channels, num_classes)
+    if arch in ("resnet18", "resnet50"):
+        return torchvision_resnet(arch, channels, num_classes)
     return CifarResNet(channels, num_classes, depth=resnet_depth)
 
 
@@ -139,26 +145,44 @@ def diffroar_sweep(
     ks: Sequence[float],
     config: TrainConfig,
     *,
-    reference_accuracy: float | None = None,
+    reference_accuracy: float | Mapping[str, float] | None = None,
+    recipe_accuracy: float | None = None,
     n_retrains: int = 1,
-    fill: float = 0.0,
+    fill: float | str = 0.0,
     seed: int = 0,
 ) -> pd.DataFrame:
     """DiffROAR(k) rows for every attribution (column `attribution`).
 
-    reference_accuracy: the clean test accuracy of the same architecture and recipe trained on the
-    unmasked data; masking removes information, so a top-k accuracy above it + 0.05 flags label
-    leakage through the mask (column `leak_guard_ok`).
+    reference_accuracy: per attribution (a mapping with one entry per input), the clean test accuracy of the
+    model it explains (the card: "the attributed model's clean accuracy"); a float applies to all. Masking only
+    removes information, so a top-k retrain accuracy above it + 0.05 flags label leakage through the mask
+    (column `leak_guard_ok`; column `reference_acc` holds the accuracy compared with).
+    recipe_accuracy: the clean accuracy of the retrain recipe itself on the unmasked data (a standard model of the
+    same architecture). Masking cannot beat it either, and it is the bound that still applies when the attributed
+    model is less accurate than a standard one (adversarial training costs clean accuracy, and the retrains are
+    standard): column `recipe_guard_ok`. fill: the value of the masked pixels, or "mean" for the training images'
+    mean per channel (v1's get_masked_data).
     """
+    if isinstance(reference_accuracy, Mapping):
+        missing = sorted(set(inputs) - set(reference_accuracy))
+        if missing:
+            raise ParameterError("reference_accuracy", sorted(reference_accuracy),
+                                 f"an accuracy for every attribution (missing: {', '.join(missing)})")
+    fill_value = roar.fill_value(x_train, fill)
     tables = []
     for name, inp in inputs.items():
         t = roar.diffroar(make_model, (x_train, y_train, inp.train_scores), (x_test, y_test, inp.test_scores), ks, config,
-                          n_retrains=n_retrains, fill=fill, seed=seed, desc=f"DiffROAR {name}")
+                          n_retrains=n_retrains, fill=fill_value, seed=seed, desc=f"DiffROAR {name}")
         t.insert(0, "attribution", name)
         if reference_accuracy is None:
+            t["reference_acc"] = float("nan")
             t["leak_guard_ok"] = True
         else:
-            t["leak_guard_ok"] = t["acc_top"].map(lambda a: roar.leak_guard(a, reference_accuracy))
+            ref = float(reference_accuracy[name] if isinstance(reference_accuracy, Mapping) else reference_accuracy)
+            t["reference_acc"] = ref
+            t["leak_guard_ok"] = t["acc_top"].map(lambda a: roar.leak_guard(a, ref)).astype(bool)
+        if recipe_accuracy is not None:
+            t["recipe_guard_ok"] = t["acc_top"].map(lambda a: roar.leak_guard(a, float(recipe_accuracy))).astype(bool)
         tables.append(t)
     return pd.concat(tables, ignore_index=True)
 
@@ -172,69 +196,7 @@ def diffroar_at(table: pd.DataFrame, attribution: str, k: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The simplified data of the theory section
-
-
-@dataclass(frozen=True)
-class TheoryConfig:
-    """Standard vs L∞-adversarial one-hidden-layer ReLU MLPs on the simplified BlockMNIST."""
-
-    spec: SimplifiedSpec = field(default_factory=SimplifiedSpec)
-    n_train: int = 2_000
-    n_test: int = 1_000
-    width: int = 512
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, lr=3e-3, batch_size=100))
-    eps: float = 0.45  # L∞ budget of the robust model (the authors' synthetic experiment)
-    attack_steps: int = 8  # 8 steps of 0.25ε, no random start, as in the authors' synthetic experiment
-    ramp_fraction: float = 1 / 3
-
-    def attack(self) -> AttackConfig:
-        """The L∞ PGD attack used for training and evaluating the robust model."""
-        return AttackConfig("linf", self.eps, self.attack_steps, step_size=0.25 * self.eps, random_start=False, bounds=None)
-
-
-@dataclass
-class TheoryResult:
-    """Models, test sample, per-model gradients and the summary table of the simplified experiment."""
-
-    models: dict[str, nn.Module]
-    test: SimplifiedSample
-    gradients: dict[str, torch.Tensor]
-    table: pd.DataFrame
-
-
-def signal_rank(attribution: torch.Tensor, signal_block: torch.Tensor, n_blocks: int, *, seed: int = 0) -> torch.Tensor:
-    """Per example, the rank (1 = largest) of the signal block among the d blocks by Σ|A| over the block."""
-    per_block = attribution.abs().reshape(attribution.shape[0], n_blocks, -1).sum(-1)
-    order = Loc.rank_descending(per_block, seed=seed)
-    return (order == signal_block[:, None]).int().argmax(1) + 1
-
-
-def run_theory(config: TheoryConfig, seed: int = 0) -> TheoryResult:
-    """Train both models, then score their input gradients: is the top (bottom) block the signal block?"""
-    spec = config.spec
-    train = sample_simplified(spec, config.n_train, seed=2 * seed)
-    test = sample_simplified(spec, config.n_test, seed=2 * seed + 1)
-    models = {}
-    for name, attack in (("standard", None), ("robust", config.attack())):
-        net = build_model("mlp", (spec.dim,), 2, hidden=(config.width,), seed=seed)
-        models[name] = train_classifier(net, train.x, train.y, config.train, attack=attack,
-                                        ramp_fraction=config.ramp_fraction, seed=seed)
-    rows, grads = [], {}
-    for name, net in models.items():
-        g = A.input_gradient(net, test.x)
-        grads[name] = g
-        per_block = g.abs().reshape(len(test), spec.n_blocks, -1).sum(-1)
-        block_mask = torch.nn.functional.one_hot(test.signal_block, spec.n_blocks).bool()
-        rows.append({
-            "model": name,
-            "clean_acc": accuracy(net, test.x, test.y),
-            "robust_acc": robust_accuracy(net, test.x, test.y, config.attack()),
-            "top1_signal": float(Loc.top1_in_signal(per_block, block_mask, seed=seed).mean()),
-            "bottom1_signal": float(Loc.bottom1_in_signal(per_block, block_mask, seed=seed).mean()),
-            "mean_signal_rank": float(signal_rank(g, test.signal_block, spec.n_blocks, seed=seed).double().mean()),
-        })
-    return TheoryResult(models=models, test=test, gradients=grads, table=pd.DataFrame(rows).set_index("model"))
+# The simplified data of the theory section: cuelab.experiments.input_gradients_theory (v1's SGD recipe)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -243,7 +205,11 @@ def run_theory(config: TheoryConfig, seed: int = 0) -> TheoryResult:
 
 def load_benchmark(dataset: str, *, root: str | Path | None = None, n_train: int | None = None,
                    n_test: int | None = None, download: bool = True) -> tuple[torch.Tensor, ...]:
-    """(x_train, y_train, x_test, y_test) of a torchvision benchmark as float (N, 3, 32, 32) in [0, 1]."""
+    """(x_train, y_train, x_test, y_test) of a torchvision benchmark as float (N, C, H, W) in [0, 1].
+
+    "cifar10" and "svhn": (N, 3, 32, 32); "fashion_mnist": (N, 1, 28, 28). n_train / n_test keep a fixed random
+    subset (the whole set when None).
+    """
     from torchvision import datasets
 
     check_choice("dataset", dataset, BENCHMARKS)
@@ -252,10 +218,14 @@ def load_benchmark(dataset: str, *, root: str | Path | None = None, n_train: int
         tr, te = (datasets.CIFAR10(root, train=t, download=download) for t in (True, False))
         to_x = lambda d: torch.from_numpy(d.data).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
         parts = [to_x(tr), torch.tensor(tr.targets), to_x(te), torch.tensor(te.targets)]
-    else:
+    elif dataset == "svhn":
         tr, te = (datasets.SVHN(root, split=s, download=download) for s in ("train", "test"))
         to_x = lambda d: torch.from_numpy(d.data).float() / 255.0  # noqa: E731
         parts = [to_x(tr), torch.from_numpy(tr.labels).long(), to_x(te), torch.from_numpy(te.labels).long()]
+    else:
+        tr, te = (datasets.FashionMNIST(root, train=t, download=download) for t in (True, False))
+        to_x = lambda d: d.data.unsqueeze(1).float() / 255.0  # noqa: E731
+        parts = [to_x(tr), tr.targets.long(), to_x(te), te.targets.long()]
     for i, n in ((0, n_train), (2, n_test)):
         if n is not None and n < len(parts[i + 1]):
             keep = torch.randperm(len(parts[i + 1]), generator=generator(i))[: check_positive_int("n", n)].sort().values
@@ -274,6 +244,12 @@ def parse_attack(text: str, bounds: tuple[float, float] | None = (0.0, 1.0), ste
     return AttackConfig(check_choice("norm", norm, ("l2", "linf")), eps, steps, bounds=bounds)
 
 
+def ranking_scores(attribution: torch.Tensor, ranking: str) -> torch.Tensor:
+    """What DiffROAR ranks: |A| per coordinate (v1) or per pixel, channels summed."""
+    check_choice("ranking", ranking, RANKINGS)
+    return attribution.abs() if ranking == "coordinate" else A.pixel_scores(attribution)
+
+
 def run_benchmark(
     x_train: torch.Tensor,
     y_train: torch.Tensor,
@@ -286,19 +262,25 @@ def run_benchmark(
     config: TrainConfig,
     n_retrains: int = 1,
     resnet_depth: int = 20,
+    fill: float | str = "mean",
+    ranking: str = "coordinate",
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """DiffROAR curves of the input gradients of a standard and each robust model, plus random.
 
+    v1's protocol where it is known: masked coordinates filled with the training data's mean (fill="mean"),
+    every coordinate ranked (ranking="coordinate"), evaluation attacks without random start. Each attribution's
+    leak guard compares with the clean accuracy of the model it explains (random: the standard model's).
     Returns (diffroar rows, a table of the attributed models' clean and robust accuracy).
     """
+    check_choice("ranking", ranking, RANKINGS)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     shape = tuple(x_train.shape[1:])
     # Without a seed: each DiffROAR retrain seeds the fresh model itself.
     make = lambda: build_model(arch, shape, num_classes, resnet_depth=resnet_depth)  # noqa: E731
     inputs: dict[str, RoarInput] = {}
     acc_rows = []
-    reference = None
+    reference: dict[str, float] = {}
     for name, attack in [("standard", None)] + [(a, parse_attack(a)) for a in robust_attacks]:
         fresh = build_model(arch, shape, num_classes, resnet_depth=resnet_depth, seed=seed)
         model = train_classifier(fresh, x_train, y_train, config, attack=attack, seed=seed)
@@ -308,11 +290,13 @@ def run_benchmark(
             ev = parse_attack(a)
             row[f"robust_acc {a}"] = robust_accuracy(model, x_test, y_test, AttackConfig.evaluation(ev.norm, ev.eps))
         acc_rows.append(row)
-        reference = clean if attack is None else reference
-        inputs[name] = RoarInput(A.pixel_scores(A.input_gradient(model, x_train)),
-                                 A.pixel_scores(A.input_gradient(model, x_test)))
-    inputs["random"] = RoarInput(A.pixel_scores(A.random_attribution(x_train, seed=seed)),
-                                 A.pixel_scores(A.random_attribution(x_test, seed=seed + 1)))
-    table = diffroar_sweep(inputs, make, x_train, y_train, x_test, y_test, ks, config,
-                           reference_accuracy=reference, n_retrains=n_retrains, seed=seed)
+        reference[name] = clean
+        inputs[name] = RoarInput(ranking_scores(A.input_gradient(model, x_train), ranking),
+                                 ranking_scores(A.input_gradient(model, x_test), ranking))
+    inputs["random"] = RoarInput(ranking_scores(A.random_attribution(x_train, seed=seed), ranking),
+                                 ranking_scores(A.random_attribution(x_test, seed=seed + 1), ranking))
+    reference["random"] = reference["standard"]
+    # The retrains use the same recipe (augmentation and schedule included) as the attributed models.
+    table = diffroar_sweep(inputs, make, x_train, y_train, x_test, y_test, ks, config, reference_accuracy=reference,
+                           recipe_accuracy=reference["standard"], n_retrains=n_retrains, fill=fill, seed=seed)
     return table, pd.DataFrame(acc_rows).set_index("model")

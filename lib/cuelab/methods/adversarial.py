@@ -53,10 +53,10 @@ class AttackConfig:
 
     @classmethod
     def evaluation(cls, norm: str, eps: float, bounds: tuple[float, float] | None = (0.0, 1.0)) -> "AttackConfig":
-        """The paper's evaluation attack: L2 5 steps of 0.5ε, L∞ 8 steps of 0.25ε, random start."""
+        """The authors' evaluation attack: L2 5 steps of 0.5ε, L∞ 8 steps of 0.25ε, no random start (v1 rand_eps=0)."""
         norm = check_choice("norm", norm, NORMS)
         steps, frac = (5, 0.5) if norm == "l2" else (8, 0.25)
-        return cls(norm=norm, eps=eps, steps=steps, step_size=frac * eps, random_start=True, bounds=bounds)
+        return cls(norm=norm, eps=eps, steps=steps, step_size=frac * eps, random_start=False, bounds=bounds)
 
 
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
@@ -160,7 +160,7 @@ class AdversarialClassifier(Classifier):
         return self.attack.eps * min(1.0, (self.global_step + 1) / ramp_steps)
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x, y = batch[0], batch[1]
+        x, y = self.augmented(batch)
         eps = self.current_eps()
         x_adv = pgd(self.model, x, y, self.attack, eps=eps)
         self.log("train_eps", eps, on_step=True, on_epoch=False)

@@ -43,10 +43,39 @@ def keep_mask(scores: torch.Tensor, k: float, which: str = "top", *, seed: int =
     return mask.reshape(scores.shape)
 
 
-def mask_images(x: torch.Tensor, keep: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-    """x (N, C, H, W) with the pixels outside keep (N, H, W) set to fill in every channel."""
+def mask_images(x: torch.Tensor, keep: torch.Tensor, fill: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """x (N, C, H, W) with what lies outside keep set to fill.
+
+    keep (N, H, W) masks whole pixels (every channel); keep shaped like x masks single coordinates (v1 ranked
+    C·H·W coordinates). fill: a number, or a tensor broadcastable to one image (e.g. a per-channel mean (C, 1, 1)).
+    """
     keep = keep.unsqueeze(1) if keep.ndim == x.ndim - 1 else keep
     return torch.where(keep, x, torch.as_tensor(fill, dtype=x.dtype))
+
+
+FILLS = ("mean",)
+
+
+def fill_value(x_train: torch.Tensor, fill: float | str) -> float | torch.Tensor:
+    """The masked pixels' value: a number as given, or "mean": the training images' mean per channel (C, 1, 1)."""
+    if isinstance(fill, str):
+        check_choice("fill", fill, FILLS)
+        dims = [0] + list(range(2, x_train.ndim))
+        return x_train.mean(dim=dims).reshape(-1, *([1] * (x_train.ndim - 2)))
+    return float(fill)
+
+
+def label_leaking_scores(y: torch.Tensor, shape: Sequence[int], num_classes: int, *, seed: int = 0) -> torch.Tensor:
+    """A positive control for the leak guard: scores that rank a class-specific set of pixels first.
+
+    Each class owns a random tenth of the pixels; an image's scores are 1 on its true class's pixels and 0
+    elsewhere. The top-k masks then encode the label in *where* pixels survive, whatever the image shows, so a
+    model retrained on them beats any model of the images: the leak guard must trip.
+    """
+    g = generator(seed)
+    n_pixels = int(torch.tensor(shape).prod())
+    owned = torch.rand(num_classes, n_pixels, generator=g) < 0.1
+    return owned[y].float().reshape(len(y), *shape)
 
 
 # How each masked data set is retrained: the shared training recipe.
@@ -80,7 +109,7 @@ def diffroar(
     config: RetrainConfig = RetrainConfig(),
     *,
     n_retrains: int = 1,
-    fill: float = 0.0,
+    fill: float | torch.Tensor = 0.0,
     seed: int = 0,
     progress: bool = True,
     desc: str = "DiffROAR",

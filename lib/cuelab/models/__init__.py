@@ -6,9 +6,9 @@ and `head` (the final linear layer), so measurements can use either.
 
 from cuelab.models.bag_cnn import LocalBagCNN
 from cuelab.models.mlp import MLP
-from cuelab.models.resnet import CifarResNet, resnet20
+from cuelab.models.resnet import CifarResNet, resnet20, torchvision_resnet
 from cuelab.models.small_cnn import SmallCNN
 from cuelab.models.two_layer import TwoLayerReLU
 from cuelab.models.vit import SmallViT
 
-__all__ = ["LocalBagCNN", "MLP", "CifarResNet", "SmallCNN", "SmallViT", "TwoLayerReLU", "resnet20"]
+__all__ = ["LocalBagCNN", "MLP", "CifarResNet", "SmallCNN", "SmallViT", "TwoLayerReLU", "resnet20", "torchvision_resnet"]

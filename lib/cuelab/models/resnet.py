@@ -60,3 +60,17 @@ class CifarResNet(nn.Module):
 def resnet20(in_channels: int = 3, num_classes: int = 10) -> CifarResNet:
     """ResNet-20 as in He et al. (0.27 M parameters for 10 classes)."""
     return CifarResNet(in_channels, num_classes, depth=20)
+
+
+def torchvision_resnet(name: str, in_channels: int, num_classes: int) -> nn.Module:
+    """torchvision's ResNet-18 or ResNet-50 with the usual small-image stem: a 3×3 stride-1 first convolution and
+    no max-pool (the CIFAR variant of the robustness library the authors used). Random initial weights."""
+    from torchvision.models import resnet18, resnet50
+
+    builders = {"resnet18": resnet18, "resnet50": resnet50}
+    if name not in builders:
+        raise ValueError(f"name must be one of {sorted(builders)}, got {name!r}")
+    net = builders[name](num_classes=num_classes)
+    net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    return net
