@@ -17,7 +17,7 @@ STAMP := $(VENV)/.cuelab-installed
 TORCH := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reproduce-all reproduce check-study test bench lab clean distclean refresh-notebooks
+.PHONY: help setup reproduce-all reproduce check-study test bench lab site clean distclean refresh-notebooks
 
 help: ## list the targets
 	@echo "usage: make <target> [PROFILE=smoke|full] [STUDY=<study>] [PARAMS=\"name=value …\"] [FORCE=1]"
@@ -71,6 +71,9 @@ test: setup ## run the unit tests and the notebook checks (nbval)
 
 bench: setup ## re-run every study (PROFILE=…; never skipped) and print reports/bench.json (wall time, peak memory)
 	$(PY) -m cuelab.reproduce --all $(RUN_FLAGS) --bench --force  # a benchmark measures: it never skips
+
+site: setup ## build the static workbook site from the committed notebooks (offline, nothing executed) → build/site/
+	$(PY) -m cuelab.site
 
 lab: setup ## open the notebooks in Jupyter Lab
 	$(VENV)/bin/jupyter lab notebooks

@@ -293,14 +293,18 @@ class ClaimTable:
         return f"ClaimTable({self.study!r}, profile={self.profile!r}, seed={self.seed})\n{self.verdicts()}"
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A measured or paper value as the tables print it: 4 significant digits, lists joined, None as —."""
     if value is None:
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return ", ".join(_fmt(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
     return str(value)
+
+
+_fmt = format_value
 
 
 def summary_line(counts: dict[str, dict[str, int]]) -> str:

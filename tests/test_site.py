@@ -1,0 +1,149 @@
+"""The static site: built offline from the committed notebooks, then opened in headless Chromium.
+
+Checks: every page loads without a console error and loads nothing from outside the site, every figure is
+present (loaded by the browser) and not blank, the dashboard lists every claim id found in the notebooks and
+its filters work, and every internal link resolves (file and anchor). Screenshots of the landing page and the
+dashboard go to reports/site/. Without chromium and chromedriver (Debian: apt install chromium chromium-driver)
+the browser test is skipped, unless CUELAB_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cuelab import site
+from cuelab.paths import repo_root
+
+ROOT = repo_root()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "html"
+    index = site.build(out, root=ROOT)
+    return index.parent
+
+
+def _claim_ids():
+    ids = set()
+    for nb in site.study_notebooks(ROOT):
+        ids |= {c["id"] for c in site.notebook_claims(nb)["claims"]}
+    return ids
+
+
+def test_every_notebook_carries_its_claims_and_the_dashboard_lists_them(built):
+    ids = _claim_ids()
+    assert len(ids) >= 30
+    page = (built / "claims.html").read_text()
+    for cid in ids:
+        assert f'data-id="{cid}"' in page, cid
+    assert (built / "studies" / "input_gradients.html").exists() and (built / "teaching.html").exists()
+
+
+def test_no_page_references_an_external_resource(built):
+    import re
+
+    for page in built.rglob("*.html"):
+        if any(part.startswith("_") for part in page.relative_to(built).parts):
+            continue
+        text = page.read_text()
+        hits = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//[^"]*"', text)
+        assert not hits, (page.name, hits[:3])
+
+
+def test_dashboard_rows_carry_run_information():
+    rows = site.collect_claims(site.study_notebooks(ROOT))
+    for r in rows:
+        assert r["profile"] in ("smoke", "full") and r["verdict"] in ("holds", "fails", "not run"), r["id"]
+        assert r["finished"] != "?" and r["commit"] != "?", r["id"]
+
+
+def test_a_notebook_without_claims_is_refused(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    path = tmp_path / "empty.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(ValueError, match="no claims table"):
+        site.collect_claims([path])
+
+
+def _driver():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        if os.environ.get("CUELAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("CUELAB_REQUIRE_BROWSER=1 but chromium/chromedriver are missing (apt install chromium chromium-driver)")
+        pytest.skip("chromium and chromedriver are not installed (apt install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--allow-file-access-from-files"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+
+
+def _non_blank(path: Path) -> bool:
+    img = np.asarray(Image.open(path).convert("L"), dtype=float)
+    return img.size > 0 and float(img.std()) > 1.0
+
+
+def test_site_in_a_real_browser(built):
+    driver = _driver()
+    shots = ROOT / "reports" / "site"
+    shots.mkdir(parents=True, exist_ok=True)
+    # the site's own pages (the theme's _static/ holds template fragments that are not pages)
+    pages = sorted(p for p in built.rglob("*.html") if not any(part.startswith("_") for part in p.relative_to(built).parts))
+    assert {p.name for p in pages} >= {"index.html", "claims.html", "teaching.html", "input_gradients.html"}
+    try:
+        anchors: dict[Path, set[str]] = {}
+        links: list[tuple[Path, str]] = []
+        for page in pages:
+            driver.get(page.as_uri())
+            errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            assert not errors, (page.name, errors[:3])
+            images = driver.execute_script(
+                "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth])")
+            for src, complete, width in images:
+                assert complete and width > 0, (page.name, src)
+                local = Path(unquote(urlparse(src).path))
+                if local.suffix.lower() in (".png", ".jpg", ".jpeg"):
+                    assert _non_blank(local), (page.name, src)
+            anchors[page] = set(driver.execute_script("return Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
+            for href in driver.execute_script("return Array.from(document.links).map(a => a.getAttribute('href'))"):
+                if href and not href.startswith(("http:", "https:", "mailto:", "javascript:")):
+                    links.append((page, href))
+            if page.name in ("index.html", "claims.html") and page.parent == built:
+                driver.save_screenshot(str(shots / page.name.replace(".html", ".png")))
+        # every internal link resolves: the file exists, and so does the anchor it names
+        for page, href in links:
+            path, _, frag = href.partition("#")
+            target = (page.parent / unquote(path)).resolve() if path else page
+            assert target.exists(), (page.name, href)
+            if frag and target.suffix == ".html" and target in anchors:
+                assert unquote(frag) in anchors[target], (page.name, href)
+        # the dashboard's filters work in the page
+        from selenium.webdriver.support.ui import Select
+
+        driver.get((built / "claims.html").as_uri())
+        total = len(driver.find_elements("css selector", "#claims-table tr.claim"))
+        Select(driver.find_element("id", "f-study")).select_by_value("input_gradients")
+        shown = [tr for tr in driver.find_elements("css selector", "#claims-table tr.claim") if tr.is_displayed()]
+        assert 0 < len(shown) < total and all(tr.get_attribute("data-study") == "input_gradients" for tr in shown)
+        Select(driver.find_element("id", "f-verdict")).select_by_value("fails")
+        assert all(tr.get_attribute("data-verdict") == "fails"
+                   for tr in driver.find_elements("css selector", "#claims-table tr.claim") if tr.is_displayed())
+    finally:
+        driver.quit()
+    assert (shots / "index.png").stat().st_size > 10_000 and (shots / "claims.png").stat().st_size > 10_000
