@@ -177,27 +177,27 @@ def ig_7(r: IgResults) -> C.Claim:
 RESOLUTION = 0.05  # one of the 20 distinct training points: the step in which a share moves
 
 
-def prediction_excess(values: pd.Series, target: float) -> float:
-    """How far target lies outside the 95 % prediction interval of one more draw like values (≤ 0: inside).
-
-    Interval: mean ± t(0.975, n−1)·sd·√(1 + 1/n), its half-width at least RESOLUTION; with one value, that
-    value ± RESOLUTION.
-    """
+def prediction_half_width(values: pd.Series) -> float:
+    """Half-width of the 95 % prediction interval for one more draw like values: t(0.975, n−1)·sd·√(1 + 1/n),
+    at least RESOLUTION (with one value: RESOLUTION)."""
     from scipy import stats
 
     v = values.astype(float).to_numpy()
     n = len(v)
-    half = RESOLUTION
-    if n >= 2:
-        half = max(half, float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) * np.sqrt(1 + 1 / n)))
-    return float(abs(target - v.mean()) - half)
+    if n < 2:
+        return RESOLUTION
+    return max(RESOLUTION, float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) * np.sqrt(1 + 1 / n)))
+
+
+def prediction_excess(values: pd.Series, target: float) -> float:
+    """How far target lies outside the 95 % prediction interval of values (≤ 0: inside)."""
+    return float(abs(target - values.astype(float).mean()) - prediction_half_width(values))
 
 
 def prediction_interval(values: pd.Series) -> tuple[float, float]:
-    """The 95 % prediction interval prediction_excess uses (clipped to [0, 1])."""
-    v = values.astype(float)
-    half = 10.0 - prediction_excess(v, float(v.mean()) + 10.0)  # excess = distance − half-width
-    return max(0.0, float(v.mean()) - half), min(1.0, float(v.mean()) + half)
+    """The 95 % prediction interval prediction_excess uses, clipped to [0, 1]."""
+    mean, half = float(values.astype(float).mean()), prediction_half_width(values)
+    return max(0.0, mean - half), min(1.0, mean + half)
 
 
 def ig_11(r: IgResults) -> C.Claim:
