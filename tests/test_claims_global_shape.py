@@ -95,6 +95,22 @@ def test_counterexample_dist9_and_dist10_say_why_they_did_not_run():
     assert seam.kind == "extension" and seam.post_hoc and "0.870" in seam.detail
 
 
+def _lites(dists=(0.768, 0.713, 0.648)):
+    names = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+    return pd.DataFrame({"dist": list(dists), "dist_paper_rule": list(dists), "paper_dist": [None] * 3,
+                         "family": ["cnn"] * 3, "training": ["standard"] * 3,
+                         "label": ["Lite0", "Lite1", "Lite2"], "paper_shape_bias": [None] * 3}, index=names)
+
+
+def test_counterexample_dist6_on_cnns_only_uses_the_papers_vit_and_says_so():
+    held = R.dist_6(_results(scored=_lites(), **RELEASE))
+    assert held.verdict == "holds" and "half measured" in held.detail and "the paper's ViT-B" in held.rule
+    # CNNs far below the paper's ViT-B: the ViT would have the advantage
+    assert_holds_and_fails(R.dist_6, _results(scored=_lites(), **RELEASE),
+                           _results(scored=_lites((0.40, 0.45, 0.50)), **RELEASE))
+    assert R.dist_7(_results(scored=_lites(), **RELEASE)).verdict == "holds"
+
+
 def test_every_claim_id_has_a_case():
     assert set(CASES) == set(R.RULES)
 

@@ -32,6 +32,7 @@ from cuelab.models.zoo import (
     load_pretrained,
     original_class_logits,
 )
+from cuelab.parallel import map_jobs
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive, check_positive_int
 from cuelab.training import Classifier, fit
 
@@ -186,6 +187,69 @@ def model_name(arch: str, regime: str, distinguish: bool) -> str:
     return f"{arch} · {regime}" + (" + DiSTinguish" if distinguish else "")
 
 
+_EVAL_SETS: dict[tuple[ZooConfig, int], EvalSets] = {}
+
+
+def _eval_sets(config: ZooConfig, eval_seed: int) -> EvalSets:
+    # One copy per process: a worker that runs several jobs builds the evaluation sets once.
+    key = (config, eval_seed)
+    if key not in _EVAL_SETS:
+        _EVAL_SETS.clear()
+        _EVAL_SETS[key] = make_eval_sets(config, eval_seed)
+    return _EVAL_SETS[key]
+
+
+def zoo_job(config: ZooConfig, arch: str, regime: str, distinguish: bool, seed: int, eval_seed: int) -> dict[str, Any]:
+    """Train one zoo network and measure it: one row of run_zoo's table."""
+    start = time.perf_counter()
+    model = train(config, arch, regime, seed, distinguish=distinguish)
+    row = {"model": model_name(arch, regime, distinguish), "arch": arch, "regime": regime, "distinguish": distinguish,
+           "seed": seed}
+    row.update(evaluate(model, _eval_sets(config, eval_seed), config, seed=eval_seed))
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+Job = tuple[str, str, bool, int]  # (arch, regime, DiSTinguish?, seed)
+
+
+def zoo_jobs(
+    archs: Sequence[str] = ARCHS,
+    regimes: Sequence[str] = REGIMES,
+    seeds: Iterable[int] = (0, 1, 2),
+    distinguish_regimes: Sequence[str] = ("style-randomised",),
+) -> list[Job]:
+    """Every (arch, regime, DiSTinguish?, seed) of a zoo: plain networks per regime, then DiSTinguish ones."""
+    archs = [check_choice("arch", a, ARCHS) for a in archs]
+    regimes = [check_choice("regime", r, REGIMES) for r in regimes]
+    distinguish_regimes = [check_choice("distinguish_regimes", r, REGIMES) for r in distinguish_regimes]
+    seeds = list(seeds)
+    return ([(a, r, False, s) for r in regimes for a in archs for s in seeds]
+            + [(a, r, True, s) for r in distinguish_regimes for a in archs for s in seeds])
+
+
+def job_cost(config: ZooConfig, job: Job) -> float:
+    """A job's relative cost (epochs × training images): longer jobs are started first, so cores finish together."""
+    arch, _, distinguish, _ = job
+    epochs = config.vit_epochs if arch.startswith("vit") else config.epochs
+    return epochs * (1 + (config.distinguish_fraction if distinguish else 0.0))
+
+
+def run_jobs(
+    config: ZooConfig, jobs: Sequence[Job], *, eval_seed: int = 0, workers: int | str = 1, progress: bool = True
+) -> pd.DataFrame:
+    """Train and measure each job (one row per network, in job order).
+
+    workers: cuelab.parallel.map_jobs's ("auto": one single-thread process per CPU core; 1: in this process).
+    "seconds" is each network's own time, so on several workers their sum exceeds the wall time.
+    """
+    jobs = [(check_choice("arch", a, ARCHS), check_choice("regime", r, REGIMES), bool(d), int(s)) for a, r, d, s in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: -job_cost(config, jobs[i]))  # stable: ties keep job order
+    rows = map_jobs(zoo_job, [(config, *jobs[i], eval_seed) for i in order], workers=workers, desc="zoo", progress=progress)
+    by_job = dict(zip(order, rows))
+    return pd.DataFrame([by_job[i] for i in range(len(jobs))])
+
+
 def run_zoo(
     config: ZooConfig,
     *,
@@ -195,24 +259,11 @@ def run_zoo(
     distinguish_regimes: Sequence[str] = ("style-randomised",),
     eval_seed: int = 0,
     progress: bool = True,
+    workers: int | str = 1,
 ) -> pd.DataFrame:
-    """Train and measure every (arch, regime, DiSTinguish?, seed); one row per network."""
-    archs = [check_choice("arch", a, ARCHS) for a in archs]
-    regimes = [check_choice("regime", r, REGIMES) for r in regimes]
-    distinguish_regimes = [check_choice("distinguish_regimes", r, REGIMES) for r in distinguish_regimes]
-    seeds = list(seeds)
-    sets = make_eval_sets(config, eval_seed)
-    jobs = [(a, r, False, s) for r in regimes for a in archs for s in seeds]
-    jobs += [(a, r, True, s) for r in distinguish_regimes for a in archs for s in seeds]
-    rows = []
-    for arch, regime, dis, s in tqdm(jobs, desc="zoo", disable=not progress):
-        start = time.perf_counter()
-        model = train(config, arch, regime, s, distinguish=dis)
-        row = {"model": model_name(arch, regime, dis), "arch": arch, "regime": regime, "distinguish": dis, "seed": s}
-        row.update(evaluate(model, sets, config, seed=eval_seed))
-        row["seconds"] = time.perf_counter() - start
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Train and measure every (arch, regime, DiSTinguish?, seed): run_jobs over zoo_jobs(...)."""
+    return run_jobs(config, zoo_jobs(archs, regimes, seeds, distinguish_regimes), eval_seed=eval_seed,
+                    workers=workers, progress=progress)
 
 
 # --------------------------------------------------------------------------- summaries the claims read
