@@ -34,7 +34,7 @@ def _results(**over):
         share=pd.DataFrame([[0.03, 0.007, 0.02, 0.0015], [0.155, 0.1, 0.172, 0.01]], index=["mlp", "cnn"], columns=CUES),
         adopted=pd.Series([16, 0, 0, 0], index=CUES),
         compression=pd.Series([17, 35, 38, 34], index=CUES), mdl_bits=pd.Series([135, 1612, 1620, 1623], index=CUES),
-        uniform_bits=1623.0, utk=pd.Series({"race": 0.8, "gender": 0.6, "age": 0.5}))
+        uniform_bits=1623.0, footprint=pd.Series([25.7, 32.1, 35.5, 31.0], index=CUES), footprint_bases=10, utk=pd.Series({"race": 0.8, "gender": 0.6, "age": 0.5}))
     return R.ScResults(**(base | over))
 
 
@@ -47,7 +47,13 @@ CASES = {
     "WCST-6": (_results(), _results(compression=pd.Series([34, 35, 38, 34], index=CUES))),
     "WCST-7": (_results(), _results(utk=pd.Series({"race": 0.5, "gender": 0.7, "age": 0.5}))),
     "WCST-8": (_results(archs=["cnn", "vit"]), _results(archs=["cnn", "vit"], final=_final(colour=0.4, other=0.6))),
+    # a cue whose footprint is as small as colour's: colour is no longer the simplest
+    "WCST-9": (_results(), _results(footprint=pd.Series([25.7, 32.1, 35.5, 25.7], index=CUES))),
 }
+
+
+def test_counterexample_wcst9_without_the_proxy_is_not_run():
+    assert R.wcst_9(_results(footprint=None)).verdict == "not run"
 
 
 def test_every_claim_id_has_a_case():

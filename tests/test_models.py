@@ -59,3 +59,39 @@ def test_vit_without_positions_ignores_patch_order_and_with_positions_does_not()
 def test_vit_rejects_a_patch_that_does_not_divide_the_image():
     with pytest.raises(ValueError, match="patch must divide"):
         SmallViT(30, 8, 3, 2)
+
+
+def test_resnet_avgpool8_head_is_the_authors_grid_and_init():
+    from cuelab.models import CifarResNet
+
+    net = CifarResNet(3, 3, head="avgpool8", image_size=64)
+    x = torch.randn(4, 3, 64, 64)
+    assert net.feature_dim == 256 and net.features(x).shape == (4, 256) and net(x).shape == (4, 3)  # 64 ch × 2 × 2
+    # the 2 × 2 grid is kept apart: features are the four 8 × 8 averages of the last stage, channel-major
+    last = net.blocks(net.stem(x))
+    assert torch.allclose(net.features(x), torch.nn.functional.avg_pool2d(last, 8).flatten(1))
+    conv = net.blocks[-1].conv2
+    assert abs(float(conv.weight.std()) - (2.0 / (9 * 64)) ** 0.5) < 0.005
+    assert CifarResNet(3, 3, head="avgpool8", image_size=32).feature_dim == 64  # at 32 px: global pooling
+    with pytest.raises(ValueError, match="head must be one of"):
+        CifarResNet(3, 3, head="max")
+    with pytest.raises(ValueError, match="needs image_size"):
+        CifarResNet(3, 3, head="avgpool8", image_size=48)
+
+
+def test_cls_vit_is_timms_vision_transformer_with_the_authors_settings():
+    from functools import partial
+
+    from timm.models.vision_transformer import VisionTransformer
+
+    from cuelab.models import ClsViT
+
+    torch.manual_seed(0)
+    ours = ClsViT(64, 8, 3, 5, dim=48, depth=2, heads=6).eval()
+    theirs = VisionTransformer(img_size=64, patch_size=8, in_chans=3, num_classes=5, embed_dim=48, depth=2, num_heads=6,
+                               mlp_ratio=4, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)).eval()
+    state = {k.removeprefix("vit."): v for k, v in ours.state_dict().items()}
+    theirs.load_state_dict(state)  # same parameter names and shapes, head included
+    x = torch.randn(3, 3, 64, 64)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+    assert ours.vit.blocks[0].mlp.fc1.out_features == 4 * 48 and ours.vit.cls_token is not None

@@ -40,3 +40,14 @@ def test_bad_workers_is_named(bad):
 def test_auto_is_at_most_one_per_job():
     assert parallel.resolve_workers("auto", 1) == 1
     assert 1 <= parallel.resolve_workers("auto", 100) <= parallel.cpu_cores()
+
+
+def _read_shared(i: int) -> int:
+    return parallel.shared()["base"] + i
+
+
+def test_shared_data_reaches_every_job_serial_and_pooled():
+    for workers in (1, 2):
+        assert parallel.map_jobs(_read_shared, [(i,) for i in range(4)], workers=workers, progress=False,
+                                 shared={"base": 100}) == [100, 101, 102, 103]
+    assert parallel.shared() is None  # the serial path restores it

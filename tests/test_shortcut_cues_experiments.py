@@ -98,3 +98,41 @@ def test_radius_rerun_retrains_a_perturbed_forced_solution(setup):
     assert len(t) == 4 and set(t["cue"]) == set(CUES) and t["adopted"].nunique() == 1
     assert t["adopted"].iloc[0] == t.loc[t["acc"].idxmax(), "cue"]
     assert all(torch.equal(a, p) for a, p in zip(before, models["shape"].parameters()))   # the start model is untouched
+
+
+def test_pooled_runs_equal_each_other_and_keep_the_serial_tables_shape(setup):
+    src, w = setup
+    cfg = X.TrainConfig(epochs=2, lr=3e-3, batch_size=32)
+    a = X.preference_runs(w, ["mlp"], [0, 1], cfg, resolution=16, workers=2)
+    b = X.preference_runs(w, ["mlp"], [0, 1], cfg, resolution=16, workers=2)
+    serial = X.preference_runs(w, ["mlp"], [0, 1], cfg, resolution=16, workers=1)
+    assert a["acc"].tolist() == b["acc"].tolist()  # same seed, same worker setting → same numbers
+    assert a[["arch", "seed", "epoch", "cue"]].equals(serial[["arch", "seed", "epoch", "cue"]])
+    models, info = X.forced_solutions(w, "mlp", cfg, target_acc=0.8, seed=0, resolution=16, workers=2)
+    assert list(info["cue"]) == list(CUES) and set(models) == set(CUES)
+
+
+def test_white_sprites_hide_colour_and_the_leave_one_out_uses_them_once_colour_is_dropped(setup):
+    src, w = setup
+    rows = w.diagonal.rows[:20]
+    white = src.white_images(rows)
+    assert white.shape == src.images(rows).shape and torch.equal(white[:, 0], white[:, 1]) and torch.equal(white[:, 1], white[:, 2])
+    assert torch.equal(white.amax(1), src.images(rows).amax(1))  # the same sprite, every colour made white
+    cfg = X.TrainConfig(epochs=1, lr=3e-3, batch_size=32)
+    kw = dict(n_diagonal=90, n_off_diagonal=30, resolution=16, seed=3)
+    loo, _ = X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="white", **kw)
+    x, _ = loo.tensors("diagonal")
+    assert torch.equal(x[:, 0], x[:, 2])
+    kept, _ = X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="coloured", **kw)
+    assert not torch.equal(kept.tensors("diagonal")[0][:, 0], kept.tensors("diagonal")[0][:, 2])
+    with pytest.raises(ParameterError, match="sprites"):
+        X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="grey", **kw)
+
+
+def test_authors_architectures_build_through_the_model_config():
+    cfg = X.ModelConfig(resnet_head="avgpool8", vit_pool="cls", vit_mlp_ratio=4.0, vit_dim=48, vit_depth=1, vit_heads=6)
+    x = torch.randn(2, 3, 64, 64)
+    assert X.build_model("resnet", 64, 3, cfg).feature_dim == 256
+    assert X.build_model("vit", 64, 3, cfg, seed=0)(x).shape == (2, 3)
+    with pytest.raises(ParameterError, match="vit_pool"):
+        X.ModelConfig(vit_pool="max")

@@ -46,8 +46,18 @@ def resolve_workers(workers: int | str, n_jobs: int) -> int:
     return workers
 
 
-def _init_worker() -> None:
+_SHARED: Any = None
+
+
+def shared() -> Any:
+    """The `shared` object of the map_jobs call this job belongs to (None when none was given)."""
+    return _SHARED
+
+
+def _init_worker(value: Any) -> None:
+    global _SHARED
     torch.set_num_threads(1)
+    _SHARED = value
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -62,17 +72,25 @@ def map_jobs(
     workers: int | str = "auto",
     desc: str = "jobs",
     progress: bool = True,
+    shared: Any = None,
 ) -> list[Any]:
     """[fn(*job) for job in jobs], on `workers` processes (see the module's text); results in job order.
 
-    fn and the jobs' arguments must pickle (fn a module-level function). A job that raises stops the map
-    and re-raises its exception here.
+    fn and the jobs' arguments must pickle (fn a module-level function): each job's arguments are sent to
+    its worker. `shared` (large data every job reads, e.g. a data set) is not: jobs read it with
+    cuelab.parallel.shared(); a forked worker inherits it without a copy, a spawned one receives it once.
+    A job that raises stops the map and re-raises its exception here.
     """
+    global _SHARED
     n = resolve_workers(workers, len(jobs))
     if n == 1 or len(jobs) <= 1:
-        return [fn(*job) for job in tqdm(jobs, desc=desc, disable=not progress)]
+        before, _SHARED = _SHARED, shared
+        try:
+            return [fn(*job) for job in tqdm(jobs, desc=desc, disable=not progress)]
+        finally:
+            _SHARED = before
     results: list[Any] = [None] * len(jobs)
-    with ProcessPoolExecutor(n, mp_context=_context(), initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(n, mp_context=_context(), initializer=_init_worker, initargs=(shared,)) as pool:
         futures: dict[Future, int] = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
         try:
             for fut in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({n} processes)",

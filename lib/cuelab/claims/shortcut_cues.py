@@ -30,7 +30,8 @@ class ScResults:
     sphere_far: the same at far_radius, the largest radius in the paper's range 6–300 (None if none was run).
     forced: per cue, base_loss, train_acc, heldout_own_acc, uses_cue and follows of the cue-forced model. share: init logit-variance share, one row
     per arch, one column per cue. adopted: per cue, the number of runs adopting it. complexity: per cue, the
-    compression proxy (bytes) and the MDL proxy (bits).
+    compression proxy (bytes) and the MDL proxy (bits). footprint: per cue, the footprint proxy (PNG bytes of the
+    cue's level map, mean over base images); footprint_bases: how many base images.
     """
 
     cues: list[str]
@@ -49,6 +50,8 @@ class ScResults:
     compression: pd.Series | None = None
     mdl_bits: pd.Series | None = None
     uniform_bits: float = float("nan")
+    footprint: pd.Series | None = None
+    footprint_bases: int = 0
     utk: pd.Series | None = None
     init_archs: list[str] = field(default_factory=list)
 
@@ -211,8 +214,26 @@ def wcst_8(r: ScResults) -> C.Claim:
                     detail="our rule mirrors WCST-1; per-cue mean: " + ", ".join(f"{c} {v[c].mean():.3f}" for c in r.cues))
 
 
+def wcst_9(r: ScResults) -> C.Claim:
+    """The paper's complexity claim under a proxy that neither favours colour by construction nor learns."""
+    statement = ("colour is the simplest cue under a proxy that is colour-blind and learns nothing: the PNG size of "
+                 "the cue's level map (the pixels its levels rewrite)")
+    paper = "preferred cues are Kolmogorov-simpler; KC values unknown"
+    source = "not in the paper: this workbook's footprint proxy (cuelab.methods.complexity); the claim is the abstract's"
+    if r.footprint is None:
+        return C.not_run("WCST-9", statement, kind="extension", paper=paper, source=source,
+                         reason="no footprint proxy measured (compression_bases = 0)")
+    fp = r.footprint
+    return C.decide(
+        "WCST-9", statement, kind="extension", paper=paper, source=source,
+        measured=float(fp["color"] / fp[r.others].min()),
+        rule=C.less_than(1.0, what="footprint bytes: colour / min other"),
+        detail=(f"mean PNG bytes over {r.footprint_bases} base images: " + ", ".join(f"{c} {fp[c]:.1f}" for c in r.cues)
+                + "; the rule (colour strictly smallest) was fixed before the proxy's first run"))
+
+
 RULES = {"WCST-1": wcst_1, "WCST-2": wcst_2, "WCST-3": wcst_3, "WCST-4": wcst_4,
-         "WCST-5": wcst_5, "WCST-6": wcst_6, "WCST-7": wcst_7, "WCST-8": wcst_8}
+         "WCST-5": wcst_5, "WCST-6": wcst_6, "WCST-7": wcst_7, "WCST-8": wcst_8, "WCST-9": wcst_9}
 
 
 def all_claims(r: ScResults) -> list[C.Claim]:

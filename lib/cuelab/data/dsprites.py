@@ -169,6 +169,11 @@ class DSpritesSource:
         color = torch.from_numpy(self.factors["color"].to_numpy()[rows].astype(np.int64))
         return colourise(self.masks(rows), color)
 
+    def white_images(self, rows: np.ndarray) -> torch.Tensor:
+        """The same sprites in white (n, 3, H, W): the official black-and-white dSprites, its one channel repeated
+        three times; the colour factor is invisible. The authors' leave-one-out ran on B/W dSprites."""
+        return self.masks(np.asarray(rows, np.int64))[:, None].expand(-1, 3, -1, -1).contiguous()
+
     def describe(self) -> str:
         """One line on what this source is."""
         return (f"colour-dSprites ({self.source}), {self.resolution}×{self.resolution}×3, factors "

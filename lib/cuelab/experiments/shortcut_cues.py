@@ -25,10 +25,12 @@ from cuelab.data.wcst import WCST, WCSTDataModule, build_wcst, cue_levels
 from cuelab.methods import complexity as K
 from cuelab.methods import sharpness as S
 from cuelab.methods.abundance import logit_variance_share, radius_rerun
-from cuelab.models import MLP, CifarResNet, SmallCNN, SmallViT
+from cuelab.models import MLP, CifarResNet, ClsViT, SmallCNN, SmallViT
+from cuelab.models.resnet import RESNET_HEADS
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive_int
 from cuelab.seeding import seed_everything
-from cuelab import training
+from cuelab import parallel, training
+from cuelab.parallel import map_jobs
 from cuelab.training import Classifier, accuracy, fit
 
 ARCHS = ("cnn", "mlp", "resnet", "vit")
@@ -39,17 +41,32 @@ DSPRITES_CUES = ("shape", "scale", "orientation", "color")
 # Models and training
 
 
+VIT_POOLS = ("mean", "cls")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture hyper-parameters: MLP widths, SmallCNN widths, ResNet depth, ViT size."""
+    """Architecture hyper-parameters: MLP widths, SmallCNN widths, ResNet depth and head, ViT size and pooling.
+
+    resnet_head: "global" (global average pooling) or "avgpool8" (the authors' AvgPool2d(8) head and initialisation,
+    cuelab.models.CifarResNet). vit_pool: "mean" (SmallViT, mean of the patch tokens) or "cls" (ClsViT: timm's
+    VisionTransformer with a CLS token, the authors' model); vit_mlp_ratio: the MLP width over dim (theirs: 4).
+    """
 
     hidden: tuple[int, ...] = (256, 256)
     cnn_widths: tuple[int, ...] = (32, 64, 128, 128)
     resnet_depth: int = 20
+    resnet_head: str = "global"
     vit_patch: int = 8
     vit_dim: int = 64
     vit_depth: int = 4
     vit_heads: int = 4
+    vit_pool: str = "mean"
+    vit_mlp_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_choice("resnet_head", self.resnet_head, RESNET_HEADS)
+        check_choice("vit_pool", self.vit_pool, VIT_POOLS)
 
 
 def build_model(arch: str, resolution: int, num_classes: int, model: ModelConfig = ModelConfig(), *, seed: int | None = None) -> nn.Module:
@@ -62,8 +79,12 @@ def build_model(arch: str, resolution: int, num_classes: int, model: ModelConfig
     if arch == "cnn":
         return SmallCNN(3, num_classes, widths=tuple(model.cnn_widths))
     if arch == "resnet":
-        return CifarResNet(3, num_classes, depth=model.resnet_depth)
-    return SmallViT(resolution, model.vit_patch, 3, num_classes, dim=model.vit_dim, depth=model.vit_depth, heads=model.vit_heads)
+        return CifarResNet(3, num_classes, depth=model.resnet_depth, head=model.resnet_head, image_size=resolution)
+    if model.vit_pool == "cls":
+        return ClsViT(resolution, model.vit_patch, 3, num_classes, dim=model.vit_dim, depth=model.vit_depth,
+                      heads=model.vit_heads, mlp_ratio=model.vit_mlp_ratio)
+    return SmallViT(resolution, model.vit_patch, 3, num_classes, dim=model.vit_dim, depth=model.vit_depth,
+                    heads=model.vit_heads, mlp_ratio=model.vit_mlp_ratio)
 
 
 @dataclass(frozen=True)
@@ -128,15 +149,21 @@ def train_on(wcst: WCST, train: str, arch: str, config: TrainConfig, *, seed: in
     return model.cpu().eval(), pd.DataFrame(rec.rows)
 
 
+def _preference_job(arch: str, seed: int, config: TrainConfig, resolution: int, model_config: ModelConfig) -> pd.DataFrame:
+    _, t = train_on(parallel.shared(), "diagonal", arch, config, seed=seed, resolution=resolution, model_config=model_config)
+    return t.assign(arch=arch, seed=seed)
+
+
 def preference_runs(wcst: WCST, archs: Sequence[str], seeds: Sequence[int], config: TrainConfig | Mapping[str, TrainConfig], *,
-                    resolution: int, model_config: ModelConfig = ModelConfig(), desc: str = "preference") -> pd.DataFrame:
-    """Train on the diagonal per (arch, seed); rows (arch, seed, epoch, cue, acc), epoch 0 = initial weights."""
-    tables = []
-    jobs = [(a, s) for a in archs for s in seeds]
-    for arch, s in tqdm(jobs, desc=desc):
-        cfg = config[arch] if isinstance(config, Mapping) else config
-        _, t = train_on(wcst, "diagonal", arch, cfg, seed=s, resolution=resolution, model_config=model_config)
-        tables.append(t.assign(arch=arch, seed=s))
+                    resolution: int, model_config: ModelConfig = ModelConfig(), desc: str = "preference",
+                    workers: int | str = 1) -> pd.DataFrame:
+    """Train on the diagonal per (arch, seed); rows (arch, seed, epoch, cue, acc), epoch 0 = initial weights.
+
+    workers: cuelab.parallel.map_jobs's ("auto": one single-thread process per CPU core; 1: in this process).
+    """
+    jobs = [(a, s, config[a] if isinstance(config, Mapping) else config, resolution, model_config)
+            for a in archs for s in seeds]
+    tables = map_jobs(_preference_job, jobs, workers=workers, desc=desc, shared=wcst)
     return pd.concat(tables, ignore_index=True)[["arch", "seed", "epoch", "cue", "acc"]]
 
 
@@ -153,15 +180,25 @@ def measured_chance(wcst: WCST, arch: str, config: TrainConfig, *, seed: int, re
     return t[t["epoch"] == t["epoch"].max()].set_index("cue")["acc"]
 
 
+LOO_SPRITES = ("white", "coloured")
+
+
 def leave_one_out(source: Any, cues: Sequence[str], drop: str, archs: Sequence[str], seeds: Sequence[int], config: TrainConfig, *,
                   n_diagonal: int, n_off_diagonal: int, resolution: int, model_config: ModelConfig = ModelConfig(),
-                  seed: int = 0) -> tuple[WCST, pd.DataFrame]:
-    """WCST without cue `drop` (same sizes, fresh draw) and its preference runs."""
+                  seed: int = 0, sprites: str = "coloured", workers: int | str = 1) -> tuple[WCST, pd.DataFrame]:
+    """WCST without cue `drop` (same sizes, fresh draw) and its preference runs.
+
+    sprites: "coloured" keeps the R/G/B sprites (colour then varies freely, a nuisance); "white" renders them white
+    once colour is no longer a cue, as the authors' leave-one-out did on black-and-white dSprites.
+    """
     if drop not in cues:
         raise ParameterError("drop", drop, "one of the cues " + ", ".join(cues))
+    check_choice("sprites", sprites, LOO_SPRITES)
     rest = tuple(c for c in cues if c != drop)
-    w = build_wcst(source.factors, source.kinds, source.images, rest, n_diagonal=n_diagonal, n_off_diagonal=n_off_diagonal, seed=seed)
-    return w, preference_runs(w, archs, seeds, config, resolution=resolution, model_config=model_config, desc=f"without {drop}")
+    images = source.white_images if sprites == "white" and "color" not in rest else source.images
+    w = build_wcst(source.factors, source.kinds, images, rest, n_diagonal=n_diagonal, n_off_diagonal=n_off_diagonal, seed=seed)
+    return w, preference_runs(w, archs, seeds, config, resolution=resolution, model_config=model_config,
+                              desc=f"without {drop}", workers=workers)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -169,7 +206,8 @@ def leave_one_out(source: Any, cues: Sequence[str], drop: str, archs: Sequence[s
 
 
 def forced_solutions(wcst: WCST, arch: str, config: TrainConfig, *, target_acc: float, seed: int, resolution: int,
-                     model_config: ModelConfig = ModelConfig(), uses_cue_acc: float = 0.9) -> tuple[dict[str, nn.Module], pd.DataFrame]:
+                     model_config: ModelConfig = ModelConfig(), uses_cue_acc: float = 0.9,
+                     workers: int | str = 1) -> tuple[dict[str, nn.Module], pd.DataFrame]:
     """Per cue, a model trained on its cue-forced set (diagonal ∪ the cue's forced-training off-diagonal set) until
     the training accuracy reaches target_acc (or config.epochs).
 
@@ -180,20 +218,25 @@ def forced_solutions(wcst: WCST, arch: str, config: TrainConfig, *, target_acc: 
     """
     check_in_interval("target_acc", target_acc, 0.0, 1.0, closed_high=True)
     check_in_interval("uses_cue_acc", uses_cue_acc, 0.0, 1.0, closed_high=True)
-    models, rows = {}, []
-    for cue in tqdm(wcst.cues, desc="cue-forced"):
-        m, t = train_on(wcst, f"forced:{cue}", arch, config, seed=seed, resolution=resolution, model_config=model_config,
-                        target_acc=target_acc, record_cues=())
-        x, y = wcst.tensors(f"forced:{cue}")
-        train = t[t["cue"] == "train"]
-        acc = float(train["acc"].iloc[-1])
-        held = {c: accuracy(m, *wcst.tensors(c), bn_train_mode=config.bn_train_eval) for c in wcst.cues}
-        rows.append({"cue": cue, "epochs": int(train["epoch"].iloc[-1]), "train_acc": acc,
-                     "base_loss": S.dataset_loss(x, y)(m), "reached": acc >= target_acc,
-                     "heldout_own_acc": held[cue], "uses_cue": held[cue] >= uses_cue_acc,
-                     "follows": max(held, key=held.get), **{f"acc:{c}": v for c, v in held.items()}})
-        models[cue] = m
-    return models, pd.DataFrame(rows)
+    jobs = [(cue, arch, config, target_acc, seed, resolution, model_config, uses_cue_acc) for cue in wcst.cues]
+    done = map_jobs(_forced_job, jobs, workers=workers, desc="cue-forced", shared=wcst)
+    return {row["cue"]: m for m, row in done}, pd.DataFrame([row for _, row in done])
+
+
+def _forced_job(cue: str, arch: str, config: TrainConfig, target_acc: float, seed: int, resolution: int,
+                model_config: ModelConfig, uses_cue_acc: float) -> tuple[nn.Module, dict[str, Any]]:
+    wcst = parallel.shared()
+    m, t = train_on(wcst, f"forced:{cue}", arch, config, seed=seed, resolution=resolution, model_config=model_config,
+                    target_acc=target_acc, record_cues=())
+    x, y = wcst.tensors(f"forced:{cue}")
+    train = t[t["cue"] == "train"]
+    acc = float(train["acc"].iloc[-1])
+    held = {c: accuracy(m, *wcst.tensors(c), bn_train_mode=config.bn_train_eval) for c in wcst.cues}
+    row = {"cue": cue, "epochs": int(train["epoch"].iloc[-1]), "train_acc": acc,
+           "base_loss": S.dataset_loss(x, y)(m), "reached": acc >= target_acc,
+           "heldout_own_acc": held[cue], "uses_cue": held[cue] >= uses_cue_acc,
+           "follows": max(held, key=held.get), **{f"acc:{c}": v for c, v in held.items()}}
+    return m, row
 
 
 def sphere_sweep(models: Mapping[str, nn.Module], wcst: WCST, radii: Sequence[float], n_directions: int, *, seed: int = 0,
@@ -268,12 +311,10 @@ def radius_reruns(models: Mapping[str, nn.Module], wcst: WCST, radii: Sequence[f
 # Kolmogorov-complexity proxies (dSprites: needs a full factor grid to vary one cue with the others fixed)
 
 
-def compression_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: int = 0) -> pd.DataFrame:
-    """Extra compressed bytes of one cue's L levels with the other factors fixed, per random base image and compressor.
-
-    Rows (base, cue, method, bytes). Each level is shown by the middle raw value of its bin (its category for a
-    categorical cue); the base factors are drawn uniformly from the grid.
-    """
+def level_stacks(source: Any, cues: Sequence[str], n_bases: int, *, seed: int = 0):
+    """Yield (base, cue, stack): per random base image (factors drawn uniformly from the grid) and cue, the L images
+    (L, 3, H, W) that show each level of the cue with every other factor fixed. Each level is shown by the middle
+    raw value of its bin (its category for a categorical cue)."""
     from cuelab.data.dsprites import FACTORS, row_of
 
     levels, rows, L_ = cue_levels(source.factors, cues, source.kinds)
@@ -283,16 +324,28 @@ def compression_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: i
         col = table[rows, FACTORS.index(c)]
         reps[c] = [int(np.sort(np.unique(col[levels[:, k] == l]))[len(np.unique(col[levels[:, k] == l])) // 2]) for l in range(L_)]
     rng = np.random.default_rng(seed)
-    out = []
     for b in range(check_positive_int("n_bases", n_bases)):
         base = table[rng.integers(len(table))].astype(np.int64)
         for c in cues:
             combos = np.repeat(base[None], L_, axis=0)
             combos[:, FACTORS.index(c)] = reps[c]
-            stack = source.images(row_of(combos))
-            for method in K.COMPRESSORS:
-                out.append({"base": b, "cue": c, "method": method, "bytes": K.variation_bytes(stack, method)})
-    return pd.DataFrame(out)
+            yield b, c, source.images(row_of(combos))
+
+
+def compression_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: int = 0) -> pd.DataFrame:
+    """Extra compressed bytes of one cue's L levels with the other factors fixed, per random base image and compressor.
+
+    Rows (base, cue, method, bytes); the stacks are level_stacks(...)'s.
+    """
+    return pd.DataFrame([{"base": b, "cue": c, "method": method, "bytes": K.variation_bytes(stack, method)}
+                         for b, c, stack in level_stacks(source, cues, n_bases, seed=seed) for method in K.COMPRESSORS])
+
+
+def footprint_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: int = 0) -> pd.DataFrame:
+    """PNG bytes of each cue's level map (cuelab.methods.complexity.footprint_bytes) on the same stacks as the
+    compression proxy: rows (base, cue, bytes, pixels), pixels = how many pixels the cue changes."""
+    return pd.DataFrame([{"base": b, "cue": c, "bytes": K.footprint_bytes(stack), "pixels": int(K.level_map(stack).sum())}
+                         for b, c, stack in level_stacks(source, cues, n_bases, seed=seed)])
 
 
 def mdl_proxy(x: torch.Tensor, levels: np.ndarray, cues: Sequence[str], num_classes: int, *, block_ends: Sequence[int],

@@ -1,4 +1,4 @@
-"""Two PROXIES for the Kolmogorov complexity of a cue (the paper's own estimator is not public).
+"""Three PROXIES for the Kolmogorov complexity of a cue (the paper's own estimator is not public).
 
 - Compression proxy: render the L levels of one cue with every other factor fixed, and count the extra bytes a
   general-purpose compressor (bz2, lzma) needs for the stack beyond the first image: C(x_1 … x_L) − C(x_1).
@@ -8,7 +8,14 @@
   blocks before it (the first block with the uniform code). A cue that a model picks up from few examples has a
   short code.
 
-Both are upper-bound-flavoured proxies, not Kolmogorov complexity; only their orderings are compared.
+- Footprint proxy: the same L level images, reduced to the cue's *level map*, the binary map of the pixels
+  whose value changes across the cue's levels (any channel), coded by a fixed image codec (PNG, zlib level 9);
+  the bytes beyond a blank map's. It is colour-blind (one channel, one bit per pixel, so a channel swap earns
+  nothing) and learns nothing, so it neither favours colour by construction, as the compression proxy does, nor
+  restates the networks' preference, as prequential MDL does. It measures how intricate the region a cue
+  rewrites is: for colour, the whole sprite; for shape, the parts where the shapes disagree.
+
+All are upper-bound-flavoured proxies, not Kolmogorov complexity; only their orderings are compared.
 """
 
 from __future__ import annotations
@@ -42,6 +49,34 @@ def compressed_bytes(data: bytes, method: str = "lzma") -> int:
     if method == "bz2":
         return len(bz2.compress(data, 9))
     return len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
+
+
+def png_bytes(mask: np.ndarray) -> int:
+    """Length of a 2-D boolean (or 0/1) map coded as a 1-bit PNG, zlib level 9 (Pillow)."""
+    import io
+
+    from PIL import Image
+
+    a = np.asarray(mask)
+    if a.ndim != 2:
+        raise ParameterError("mask", f"an array of shape {a.shape}", "a 2-D map")
+    buf = io.BytesIO()
+    Image.fromarray(a.astype(bool)).save(buf, format="PNG", compress_level=9, optimize=False)
+    return len(buf.getvalue())
+
+
+def level_map(stack: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The pixels (H, W) whose value differs across a stack of L images (L, C, H, W) in any channel."""
+    a = stack.detach().cpu().numpy() if isinstance(stack, torch.Tensor) else np.asarray(stack)
+    if a.ndim != 4 or len(a) < 2:
+        raise ParameterError("stack", f"an array of shape {a.shape}", "(L ≥ 2, C, H, W): one image per level of the cue")
+    return (a.max(axis=0) - a.min(axis=0)).max(axis=0) > 1e-6
+
+
+def footprint_bytes(stack: np.ndarray | torch.Tensor) -> int:
+    """PNG bytes of the stack's level map beyond those of a blank map of the same size."""
+    m = level_map(stack)
+    return png_bytes(m) - png_bytes(np.zeros_like(m))
 
 
 def variation_bytes(stack: np.ndarray | torch.Tensor, method: str = "lzma") -> int:

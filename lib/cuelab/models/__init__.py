@@ -9,6 +9,6 @@ from cuelab.models.mlp import MLP
 from cuelab.models.resnet import CifarResNet, resnet20, torchvision_resnet
 from cuelab.models.small_cnn import SmallCNN
 from cuelab.models.two_layer import TwoLayerReLU
-from cuelab.models.vit import SmallViT
+from cuelab.models.vit import ClsViT, SmallViT
 
-__all__ = ["LocalBagCNN", "MLP", "CifarResNet", "SmallCNN", "SmallViT", "TwoLayerReLU", "resnet20", "torchvision_resnet"]
+__all__ = ["LocalBagCNN", "MLP", "CifarResNet", "ClsViT", "SmallCNN", "SmallViT", "TwoLayerReLU", "resnet20", "torchvision_resnet"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,13 +28,27 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class CifarResNet(nn.Module):
-    """ResNet-(6n+2) for small images: depth 20 → n = 3 blocks per stage; global pooling, linear head."""
+RESNET_HEADS = ("global", "avgpool8")
 
-    def __init__(self, in_channels: int, num_classes: int, depth: int = 20, base_width: int = 16) -> None:
+
+class CifarResNet(nn.Module):
+    """ResNet-(6n+2) for small images: depth 20 → n = 3 blocks per stage, then a pooling and a linear head.
+
+    head="global": global average pooling (features = the last stage's 4·base_width channels) and PyTorch's default
+    initialisation. head="avgpool8": the head and initialisation of the ResNet of Scimeca et al.'s code
+    (hyp_bias_conception, src/models/resnet.py, after Wei Yang's CIFAR port): a fixed AvgPool2d(8) whose grid is
+    flattened into the linear layer (at 64 px the last stage is 16 × 16, so a 2 × 2 grid and 4× the features; at
+    32 px it equals global pooling), convolutions drawn from N(0, 2 / (k² · out_channels)), BatchNorm weights 1 and
+    biases 0. image_size is needed for that head's width.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, depth: int = 20, base_width: int = 16, *,
+                 head: str = "global", image_size: int | None = None) -> None:
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n + 2 with n ≥ 1 (8, 14, 20, 32, 56, …), got {depth}")
+        if head not in RESNET_HEADS:
+            raise ValueError(f"head must be one of {RESNET_HEADS}, got {head!r}")
         n = (depth - 2) // 6
         widths = (base_width, 2 * base_width, 4 * base_width)
         self.stem = nn.Sequential(
@@ -45,12 +61,27 @@ class CifarResNet(nn.Module):
                 blocks.append(BasicBlock(c, w, stride=2 if stage > 0 and i == 0 else 1))
                 c = w
         self.blocks = nn.Sequential(*blocks)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(c, num_classes)
-        self.feature_dim = c
+        if head == "global":
+            self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.feature_dim = c
+        else:
+            if image_size is None or image_size % 32:
+                raise ValueError(f"head='avgpool8' needs image_size, a multiple of 32 (the last stage's side must be a "
+                                 f"multiple of 8), got {image_size!r}")
+            grid = image_size // 4 // 8
+            self.pool = nn.Sequential(nn.AvgPool2d(8), nn.Flatten())
+            self.feature_dim = c * grid * grid
+        self.head = nn.Linear(self.feature_dim, num_classes)
+        if head == "avgpool8":
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / (m.kernel_size[0] * m.kernel_size[1] * m.out_channels)))
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The globally pooled feature vector."""
+        """The pooled (and, for avgpool8, flattened) feature vector."""
         return self.pool(self.blocks(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -62,3 +62,37 @@ class SmallViT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+
+class ClsViT(nn.Module):
+    """The ViT of Scimeca et al.'s code (hyp_bias_conception, src/main.py): timm's VisionTransformer with a CLS token
+    read by the head, mlp_ratio 4, qkv bias, LayerNorm ε 1e-6 and a learned positional embedding; at 64 px with
+    patch 8, dim 192, depth 12 and 6 heads it is their model. timm's initialisation (its head too: truncated normal,
+    std 0.02, zero bias). `features` is the final CLS token, `head` the linear layer on it."""
+
+    def __init__(self, image_size: int, patch: int, in_channels: int, num_classes: int, *, dim: int = 192,
+                 depth: int = 12, heads: int = 6, mlp_ratio: float = 4.0) -> None:
+        super().__init__()
+        from functools import partial
+
+        from timm.models.vision_transformer import VisionTransformer
+
+        if image_size % patch:
+            raise ValueError(f"patch must divide image_size, got patch={patch} for image_size={image_size}")
+        if dim % heads:
+            raise ValueError(f"heads must divide dim, got heads={heads} for dim={dim}")
+        self.vit = VisionTransformer(img_size=image_size, patch_size=patch, in_chans=in_channels, num_classes=0,
+                                     embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=mlp_ratio, qkv_bias=True,
+                                     norm_layer=partial(nn.LayerNorm, eps=1e-6), global_pool="token")
+        self.head = nn.Linear(dim, num_classes)
+        nn.init.trunc_normal_(self.head.weight, std=0.02)
+        nn.init.zeros_(self.head.bias)
+        self.feature_dim = dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The CLS token after the final LayerNorm (the head removed)."""
+        return self.vit(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
