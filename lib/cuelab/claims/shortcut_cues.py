@@ -116,7 +116,8 @@ def wcst_3(r: ScResults) -> C.Claim:
         post_hoc=SMOKE_POST_HOC,
         detail=f"without colour ({r.loo_arch}, {len(r.loo)} seeds): mean shape {mean['shape']:.3f}, scale {mean['scale']:.3f}, "
                f"orientation {mean['orientation']:.3f}; per-seed margin min(shape, scale) − orientation: "
-               + ", ".join(f"{v:+.3f}" for v in margins) + " (thin: of the order of the seed spread)")
+               + ", ".join(f"{v:+.3f}" for v in margins) + f" (their spread, std {margins.std():.3f}"
+               + ("; thin: the smallest margin is under twice the spread)" if margins.min() < 2 * margins.std() else ")"))
 
 
 def wcst_4(r: ScResults) -> C.Claim:
