@@ -27,6 +27,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from cuelab.params import ParameterError
+
+
 def cpu_cores() -> int:
     """The cores this process may run on."""
     try:
@@ -42,7 +45,7 @@ def resolve_workers(workers: int | str, n_jobs: int) -> int:
             return 1
         return max(1, min(cpu_cores(), n_jobs))
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be 'auto' or an int ≥ 1, got {workers!r}")
+        raise ParameterError("workers", workers, "'auto' or an int ≥ 1")
     return workers
 
 

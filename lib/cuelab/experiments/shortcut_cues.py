@@ -30,7 +30,6 @@ from cuelab.models.resnet import RESNET_HEADS
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive_int
 from cuelab.seeding import seed_everything
 from cuelab import parallel, training
-from cuelab.parallel import map_jobs
 from cuelab.training import Classifier, accuracy, fit
 
 ARCHS = ("cnn", "mlp", "resnet", "vit")
@@ -163,7 +162,7 @@ def preference_runs(wcst: WCST, archs: Sequence[str], seeds: Sequence[int], conf
     """
     jobs = [(a, s, config[a] if isinstance(config, Mapping) else config, resolution, model_config)
             for a in archs for s in seeds]
-    tables = map_jobs(_preference_job, jobs, workers=workers, desc=desc, shared=wcst)
+    tables = parallel.map_jobs(_preference_job, jobs, workers=workers, desc=desc, shared=wcst)
     return pd.concat(tables, ignore_index=True)[["arch", "seed", "epoch", "cue", "acc"]]
 
 
@@ -219,7 +218,7 @@ def forced_solutions(wcst: WCST, arch: str, config: TrainConfig, *, target_acc: 
     check_in_interval("target_acc", target_acc, 0.0, 1.0, closed_high=True)
     check_in_interval("uses_cue_acc", uses_cue_acc, 0.0, 1.0, closed_high=True)
     jobs = [(cue, arch, config, target_acc, seed, resolution, model_config, uses_cue_acc) for cue in wcst.cues]
-    done = map_jobs(_forced_job, jobs, workers=workers, desc="cue-forced", shared=wcst)
+    done = parallel.map_jobs(_forced_job, jobs, workers=workers, desc="cue-forced", shared=wcst)
     return {row["cue"]: m for m, row in done}, pd.DataFrame([row for _, row in done])
 
 
@@ -344,8 +343,11 @@ def compression_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: i
 def footprint_proxy(source: Any, cues: Sequence[str], n_bases: int, *, seed: int = 0) -> pd.DataFrame:
     """PNG bytes of each cue's level map (cuelab.methods.complexity.footprint_bytes) on the same stacks as the
     compression proxy: rows (base, cue, bytes, pixels), pixels = how many pixels the cue changes."""
-    return pd.DataFrame([{"base": b, "cue": c, "bytes": K.footprint_bytes(stack), "pixels": int(K.level_map(stack).sum())}
-                         for b, c, stack in level_stacks(source, cues, n_bases, seed=seed)])
+    rows = []
+    for b, c, stack in level_stacks(source, cues, n_bases, seed=seed):
+        m = K.level_map(stack)
+        rows.append({"base": b, "cue": c, "bytes": K.map_bytes(m), "pixels": int(m.sum())})
+    return pd.DataFrame(rows)
 
 
 def mdl_proxy(x: torch.Tensor, levels: np.ndarray, cues: Sequence[str], num_classes: int, *, block_ends: Sequence[int],

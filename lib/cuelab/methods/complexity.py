@@ -73,10 +73,14 @@ def level_map(stack: np.ndarray | torch.Tensor) -> np.ndarray:
     return (a.max(axis=0) - a.min(axis=0)).max(axis=0) > 1e-6
 
 
+def map_bytes(m: np.ndarray) -> int:
+    """PNG bytes of a level map beyond those of a blank map of the same size."""
+    return png_bytes(m) - png_bytes(np.zeros_like(m))
+
+
 def footprint_bytes(stack: np.ndarray | torch.Tensor) -> int:
     """PNG bytes of the stack's level map beyond those of a blank map of the same size."""
-    m = level_map(stack)
-    return png_bytes(m) - png_bytes(np.zeros_like(m))
+    return map_bytes(level_map(stack))
 
 
 def variation_bytes(stack: np.ndarray | torch.Tensor, method: str = "lzma") -> int:

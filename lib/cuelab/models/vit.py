@@ -5,6 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+def _check_vit_shape(image_size: int, patch: int, dim: int, heads: int) -> None:
+    if image_size % patch:
+        raise ValueError(f"patch must divide image_size, got patch={patch} for image_size={image_size}")
+    if dim % heads:
+        raise ValueError(f"heads must divide dim, got heads={heads} for dim={dim}")
+
 
 class SmallViT(nn.Module):
     """Patch embedding → pre-norm Transformer encoder → mean pooling over patches → linear head.
@@ -30,10 +36,7 @@ class SmallViT(nn.Module):
         positional: bool = True,
     ) -> None:
         super().__init__()
-        if image_size % patch:
-            raise ValueError(f"patch must divide image_size, got patch={patch} for image_size={image_size}")
-        if dim % heads:
-            raise ValueError(f"heads must divide dim, got heads={heads} for dim={dim}")
+        _check_vit_shape(image_size, patch, dim, heads)
         self.patch = patch
         self.num_patches = (image_size // patch) ** 2
         self.embed = nn.Conv2d(in_channels, dim, kernel_size=patch, stride=patch)
@@ -64,7 +67,6 @@ class SmallViT(nn.Module):
         return self.head(self.features(x))
 
 
-
 class ClsViT(nn.Module):
     """The ViT of Scimeca et al.'s code (hyp_bias_conception, src/main.py): timm's VisionTransformer with a CLS token
     read by the head, mlp_ratio 4, qkv bias, LayerNorm ε 1e-6 and a learned positional embedding; at 64 px with
@@ -78,10 +80,7 @@ class ClsViT(nn.Module):
 
         from timm.models.vision_transformer import VisionTransformer
 
-        if image_size % patch:
-            raise ValueError(f"patch must divide image_size, got patch={patch} for image_size={image_size}")
-        if dim % heads:
-            raise ValueError(f"heads must divide dim, got heads={heads} for dim={dim}")
+        _check_vit_shape(image_size, patch, dim, heads)
         self.vit = VisionTransformer(img_size=image_size, patch_size=patch, in_chans=in_channels, num_classes=0,
                                      embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=mlp_ratio, qkv_bias=True,
                                      norm_layer=partial(nn.LayerNorm, eps=1e-6), global_pool="token")
