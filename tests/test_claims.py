@@ -83,7 +83,8 @@ def test_verdicts_text_and_html():
     t = make_table()
     assert t.verdicts().splitlines() == [
         "X-1  reproduction  holds", "X-2  reproduction  fails", "X-3  sanity        holds", "X-4  reproduction  not run",
-        "reproductions: 1 holds, 1 fails, 1 not run · sanity checks (not findings): 1 holds, 0 fail, 0 not run"]
+        "reproductions: 1 holds, 1 fails, 0 inconclusive, 1 not run · "
+        "sanity checks (not findings): 1 holds, 0 fail, 0 inconclusive, 0 not run"]
     html = t._repr_html_()
     assert "near chance" in html and "fails" in html and "<table>" in html and "Fig. 1" in html
     assert list(t.to_frame().columns[:6]) == ["id", "statement", "paper", "measured", "rule", "verdict"]
@@ -91,11 +92,12 @@ def test_verdicts_text_and_html():
 
 def test_counts_keep_sanity_checks_apart_from_reproductions(tmp_path):
     data = json.loads(make_table().write(tmp_path).read_text())
-    assert data["summary"]["reproduction"] == {"holds": 1, "fails": 1, "not run": 1}
-    assert data["summary"]["sanity"] == {"holds": 1, "fails": 0, "not run": 0}
+    assert data["summary"]["reproduction"] == {"holds": 1, "fails": 1, "inconclusive": 0, "not run": 1}
+    assert data["summary"]["sanity"] == {"holds": 1, "fails": 0, "inconclusive": 0, "not run": 0}
     assert all(c["kind"] in C.KINDS and c["source"] for c in data["claims"])
 
 
+@pytest.mark.counterexample
 def test_counterexample_a_control_that_passes_the_rule_makes_the_claim_fail():
     rule = C.at_most(0.7, what="top10")
     ok = C.decide("L", "localises", kind="reproduction", paper="Fig. 2", source="Fig. 2", measured=0.5, rule=rule,

@@ -1,0 +1,221 @@
+"""How sure a measured value is: a value with its 95% interval, its n and what was resampled.
+
+A claim's rule is decided on the interval (cuelab.claims): it holds only when the whole interval satisfies
+the rule, fails only when the whole interval violates it, and is `inconclusive` otherwise. This module makes
+the intervals, one constructor per source of variation:
+
+- `over_runs(values)`: independent runs or seeds; a percentile bootstrap of a statistic (median by
+  default) over the runs, or `t_over_runs` for a mean with Student's t.
+- `wilson(k, n)`: an accuracy or a share from k successes in n independent items.
+- `over_items(values)`: a bootstrap over test items (triplets, images) of one run.
+- `nested(groups)`: runs × items, where both vary: resample runs, then items within each run.
+- `paired_difference(a, b)`, `difference(x, y)`: effects between two conditions.
+- `spearman(x, y)`: a rank correlation with a bootstrap over the pairs.
+- `point(value)`: no interval (a sanity check, or a value that does not vary); its width is zero.
+
+Every constructor is deterministic for a given seed. Percentile bootstraps use 2,000 resamples by default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _stats
+
+LEVEL = 0.95
+N_BOOT = 2000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measured value with its 95% interval [low, high], n and the unit that was resampled ("20 runs")."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    resampled: str
+    method: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("value", "low", "high"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, (int, float)):
+                raise TypeError(f"Estimate.{name} must be a number, not {type(v).__name__}")
+        if not (math.isnan(self.value) or math.isnan(self.low) or math.isnan(self.high)):
+            if not self.low <= self.high:
+                raise ValueError(f"Estimate interval [{self.low}, {self.high}] has low > high")
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width: the smallest departure this run could see."""
+        return (self.high - self.low) / 2
+
+    @property
+    def is_point(self) -> bool:
+        return self.low == self.high and self.n <= 1
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3g"
+        if self.is_point:
+            return format(self.value, spec)
+        return f"{format(self.value, spec)} [{format(self.low, spec)}, {format(self.high, spec)}]"
+
+    def map(self, f: Callable[[float], float], method: str = "") -> Estimate:
+        """The estimate of a monotone increasing function of this value (the interval's ends map with it)."""
+        lo, hi = sorted((float(f(self.low)), float(f(self.high))))
+        return Estimate(float(f(self.value)), lo, hi, self.n, self.resampled, method or self.method)
+
+
+def _f(x) -> float:
+    return float(np.asarray(x, dtype=float))
+
+
+def point(value: float, resampled: str = "") -> Estimate:
+    """A value without an interval (n = 1): decided as a point, as before intervals."""
+    v = _f(value)
+    return Estimate(v, v, v, 1, resampled or "point value", "no resampling")
+
+
+def _finite(values: Sequence[float]) -> np.ndarray:
+    a = np.asarray(values, dtype=float).ravel()
+    return a[np.isfinite(a)]
+
+
+def _percentile(boot: np.ndarray, level: float) -> tuple[float, float]:
+    a = (1 - level) / 2
+    lo, hi = np.quantile(boot, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def over_runs(values: Sequence[float], *, stat: Callable = np.median, unit: str = "runs", n_boot: int = N_BOOT,
+              seed: int = 0, level: float = LEVEL) -> Estimate:
+    """A statistic over independent runs (median by default) with a percentile bootstrap over the runs."""
+    a = _finite(values)
+    if a.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, f"0 {unit}", "no finite value")
+    value = _f(stat(a))
+    if a.size == 1:
+        return Estimate(value, value, value, 1, f"1 {unit.rstrip('s')}", "one run: no interval")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, a.size, size=(n_boot, a.size))
+    boot = np.apply_along_axis(stat, 1, a[idx]) if stat not in (np.median, np.mean) else stat(a[idx], axis=1)
+    lo, hi = _percentile(np.asarray(boot, dtype=float), level)
+    name = getattr(stat, "__name__", "statistic")
+    return Estimate(value, min(lo, value), max(hi, value), int(a.size), f"{a.size} {unit}",
+                    f"percentile bootstrap of the {name} over {unit}, {n_boot} resamples")
+
+
+def t_over_runs(values: Sequence[float], *, unit: str = "runs", level: float = LEVEL) -> Estimate:
+    """The mean over independent runs with Student's t interval."""
+    a = _finite(values)
+    if a.size == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, f"0 {unit}", "no finite value")
+    m = float(a.mean())
+    if a.size == 1:
+        return Estimate(m, m, m, 1, f"1 {unit.rstrip('s')}", "one run: no interval")
+    se = float(a.std(ddof=1) / math.sqrt(a.size))
+    h = float(_stats.t.ppf((1 + level) / 2, a.size - 1) * se)
+    return Estimate(m, m - h, m + h, int(a.size), f"{a.size} {unit}", f"Student's t over {unit}")
+
+
+def wilson(k: float, n: int, *, unit: str = "items", level: float = LEVEL) -> Estimate:
+    """A share k/n of independent items with Wilson's score interval."""
+    n = int(n)
+    if n <= 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, f"0 {unit}", "no items")
+    p = float(k) / n
+    z = float(_stats.norm.ppf((1 + level) / 2))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Estimate(p, max(0.0, centre - h), min(1.0, centre + h), n, f"{n:,} {unit}", "Wilson score interval")
+
+
+def over_items(values: Sequence[float], *, stat: Callable = np.mean, unit: str = "items", n_boot: int = N_BOOT,
+               seed: int = 0, level: float = LEVEL) -> Estimate:
+    """A statistic over the test items of one run (mean by default) with a percentile bootstrap over items."""
+    return over_runs(values, stat=stat, unit=unit, n_boot=n_boot, seed=seed, level=level)
+
+
+def nested(groups: Sequence[Sequence[float]], *, stat: Callable = np.mean, outer: str = "seeds", inner: str = "items",
+           n_boot: int = N_BOOT, seed: int = 0, level: float = LEVEL) -> Estimate:
+    """Runs × items, both varying: resample the runs, then the items within each drawn run.
+
+    groups: one array of per-item scores per run. The value is the mean over runs of each run's stat.
+    """
+    gs = [_finite(g) for g in groups]
+    gs = [g for g in gs if g.size]
+    if not gs:
+        return Estimate(math.nan, math.nan, math.nan, 0, f"0 {outer}", "no finite value")
+    value = float(np.mean([stat(g) for g in gs]))
+    sizes = sorted({g.size for g in gs})
+    per = f"{sizes[0]:,}" if len(sizes) == 1 else f"{sizes[0]:,}–{sizes[-1]:,}"
+    resampled = f"{len(gs)} {outer} × {per} {inner}"
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = rng.integers(0, len(gs), size=len(gs))
+        boot[b] = np.mean([stat(gs[i][rng.integers(0, gs[i].size, size=gs[i].size)]) for i in pick])
+    lo, hi = _percentile(boot, level)
+    return Estimate(value, min(lo, value), max(hi, value), len(gs), resampled,
+                    f"nested percentile bootstrap ({outer}, then {inner} within each), {n_boot} resamples")
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], *, stat: Callable = np.mean, unit: str = "items",
+                      n_boot: int = N_BOOT, seed: int = 0, level: float = LEVEL) -> Estimate:
+    """stat(a − b) over paired items or runs (the same item measured twice), bootstrapped over the pairs."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired_difference needs arrays of one shape, got {a.shape} and {b.shape}")
+    return over_runs(a - b, stat=stat, unit=unit, n_boot=n_boot, seed=seed, level=level)
+
+
+def difference(x: Estimate, y: Estimate) -> Estimate:
+    """x − y for two independent estimates; the half-widths add in quadrature (normal approximation)."""
+    v = x.value - y.value
+    h = math.hypot(x.half_width, y.half_width)
+    resampled = x.resampled if x.resampled == y.resampled else f"{x.resampled}; {y.resampled}"
+    return Estimate(v, v - h, v + h, min(x.n, y.n), resampled, "difference of independent estimates")
+
+
+def spearman(x: Sequence[float], y: Sequence[float], *, unit: str = "pairs", n_boot: int = N_BOOT, seed: int = 0,
+             level: float = LEVEL) -> Estimate:
+    """Spearman's ρ with a percentile bootstrap over the (x, y) pairs."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size < 3:
+        return Estimate(math.nan, math.nan, math.nan, int(x.size), f"{x.size} {unit}", "too few pairs")
+    value = float(_stats.spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        i = rng.integers(0, x.size, size=x.size)
+        if np.ptp(x[i]) == 0 or np.ptp(y[i]) == 0:
+            continue
+        boot.append(_stats.spearmanr(x[i], y[i]).statistic)
+    lo, hi = _percentile(np.asarray(boot, dtype=float), level)
+    return Estimate(value, min(lo, value), max(hi, value), int(x.size), f"{x.size} {unit}",
+                    f"percentile bootstrap of Spearman's ρ over {unit}, {n_boot} resamples")
+
+
+def runs_to_decide(estimate: Estimate, distance: float) -> int | None:
+    """About how many runs/items would make the half-width smaller than `distance` (width ∝ 1/√n).
+
+    None when it cannot be said: no interval, or the value sits on the threshold (distance 0).
+    """
+    h = estimate.half_width
+    if not (distance > 0) or not (h > 0) or estimate.n < 1 or math.isnan(h):
+        return None
+    return int(math.ceil(round(estimate.n * (h / distance) ** 2, 6)))
