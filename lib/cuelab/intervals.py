@@ -13,7 +13,8 @@ the intervals, one constructor per source of variation:
 - `spearman(x, y)`: a rank correlation with a bootstrap over the pairs.
 - `point(value)`: no interval (a sanity check, or a value that does not vary); its width is zero.
 
-Every constructor is deterministic for a given seed. Percentile bootstraps use 2,000 resamples by default.
+Every constructor is deterministic for a given seed. Bootstraps are scipy.stats.bootstrap's percentile method
+with 2,000 resamples by default; Wilson intervals are scipy.stats.binomtest's.
 """
 
 from __future__ import annotations
@@ -107,13 +108,19 @@ def over_runs(values: Sequence[float], *, stat: Callable = np.median, unit: str 
     value = _f(stat(a))
     if a.size == 1:
         return Estimate(value, value, value, 1, f"1 {unit.rstrip('s')}", "one run: no interval")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.size, size=(n_boot, a.size))
-    boot = np.apply_along_axis(stat, 1, a[idx]) if stat not in (np.median, np.mean) else stat(a[idx], axis=1)
-    lo, hi = _percentile(np.asarray(boot, dtype=float), level)
     name = getattr(stat, "__name__", "statistic")
+    if np.ptp(a) == 0:  # every run gave the same value: the bootstrap distribution is that value
+        return Estimate(value, value, value, int(a.size), f"{a.size} {unit}", f"all {a.size} {unit} equal")
+    try:  # numpy reductions take axis= and run vectorised; any other statistic runs one resample at a time
+        stat(a[None, :], axis=-1)
+        f, vec = (lambda x, axis=-1: stat(x, axis=axis)), True
+    except TypeError:
+        f, vec = stat, False
+    res = _stats.bootstrap((a,), f, n_resamples=n_boot, confidence_level=level, method="percentile", vectorized=vec,
+                           rng=np.random.default_rng(seed))
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return Estimate(value, min(lo, value), max(hi, value), int(a.size), f"{a.size} {unit}",
-                    f"percentile bootstrap of the {name} over {unit}, {n_boot} resamples")
+                    f"percentile bootstrap of the {name} over {unit} (scipy.stats.bootstrap, {n_boot} resamples)")
 
 
 def t_over_runs(values: Sequence[float], *, unit: str = "runs", level: float = LEVEL) -> Estimate:
@@ -135,11 +142,9 @@ def wilson(k: float, n: int, *, unit: str = "items", level: float = LEVEL) -> Es
     if n <= 0:
         return Estimate(math.nan, math.nan, math.nan, 0, f"0 {unit}", "no items")
     p = float(k) / n
-    z = float(_stats.norm.ppf((1 + level) / 2))
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Estimate(p, max(0.0, centre - h), min(1.0, centre + h), n, f"{n:,} {unit}", "Wilson score interval")
+    ci = _stats.binomtest(int(round(k)), n).proportion_ci(confidence_level=level, method="wilson")
+    return Estimate(p, max(0.0, float(ci.low)), min(1.0, float(ci.high)), n, f"{n:,} {unit}",
+                    "Wilson score interval (scipy.stats.binomtest)")
 
 
 def over_items(values: Sequence[float], *, stat: Callable = np.mean, unit: str = "items", n_boot: int = N_BOOT,
