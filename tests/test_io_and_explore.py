@@ -45,3 +45,44 @@ def test_explorer_headless_draws_once_with_the_still_values(monkeypatch):
         explore.explorer(lambda step: None, step=[0], still={"stp": 1})
     with pytest.raises(ValueError, match="no options"):
         explore.explorer(lambda step: None, step=[])
+
+
+# --- cuelab.progress: one plain stdout line when headless, a live bar on stdout otherwise (issue 29) ----------------
+
+def test_headless_progress_is_one_stdout_line_at_the_end(monkeypatch, capsys):
+    from cuelab import progress
+
+    monkeypatch.setenv(explore.HEADLESS_ENV, "1")
+    it = iter(progress.bar([1, 2, 3], desc="zoo (2 processes)"))
+    assert next(it) == 1 and capsys.readouterr() == ("", "")  # nothing while it runs
+    assert list(it) == [2, 3]
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("zoo (2 processes): 3/3 in ") and out.endswith(" s\n") and out.count("\n") == 1
+    with progress.bar(total=4, desc="retrains") as bar:
+        bar.update()
+        bar.update(2)
+    assert capsys.readouterr().out.startswith("retrains: 3/4 in ")
+    with pytest.raises(RuntimeError):
+        for _ in progress.bar(range(5), desc="broken"):
+            raise RuntimeError("stop")
+    assert capsys.readouterr().out.startswith("broken: 0/5 stopped after ")
+    list(progress.bar(range(3), desc="quiet", disable=True))
+    assert capsys.readouterr() == ("", "")
+
+
+def test_live_progress_is_a_tqdm_bar_on_stdout(monkeypatch, capsys):
+    from cuelab import progress
+
+    monkeypatch.delenv(explore.HEADLESS_ENV, raising=False)
+    assert list(progress.bar(range(3), desc="live")) == [0, 1, 2]
+    out, err = capsys.readouterr()
+    assert "live: 100%" in out and "3/3" in out and err == ""
+
+
+def test_lightning_progress_bar_stays_off_when_headless(monkeypatch):
+    from cuelab.training import make_trainer
+
+    monkeypatch.setenv(explore.HEADLESS_ENV, "1")
+    assert make_trainer(max_epochs=1, progress_bar=True).progress_bar_callback is None
+    monkeypatch.setenv(explore.HEADLESS_ENV, "0")
+    assert make_trainer(max_epochs=1, progress_bar=True).progress_bar_callback is not None

@@ -17,6 +17,7 @@ from torch import nn
 
 from cuelab.augment import AUGMENTS, augment
 from cuelab.params import check_choice, check_positive, check_positive_int
+from cuelab.progress import headless
 from cuelab.seeding import seed_everything
 
 LOSSES = ("cross_entropy", "logistic")
@@ -210,7 +211,11 @@ def make_trainer(
     progress_bar: bool = False,
     **kwargs: Any,
 ) -> L.Trainer:
-    """A quiet, deterministic Trainer on accelerator="auto": no logger, checkpoints or banners."""
+    """A quiet, deterministic Trainer on accelerator="auto": no logger, checkpoints or banners.
+
+    progress_bar=True shows Lightning's bar (on stdout) to a person; headless (cuelab.progress.headless()) it stays
+    off, so a saved notebook holds no bar frozen mid-run.
+    """
     _silence_lightning()
     check_choice("precision", precision, PRECISIONS)
     if max_epochs is not None:
@@ -225,7 +230,7 @@ def make_trainer(
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
-        enable_progress_bar=progress_bar,
+        enable_progress_bar=bool(progress_bar) and not headless(),
         num_sanity_val_steps=0,
         callbacks=list(callbacks),
         **kwargs,
