@@ -9,6 +9,7 @@ the browser test is skipped, unless CUELAB_REQUIRE_BROWSER=1 (set by .ci/run), w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import cuelab
 from cuelab import site
+from cuelab.claims import VERDICTS
 from cuelab.paths import repo_root
 
 ROOT = repo_root()
@@ -61,8 +64,42 @@ def test_no_page_references_an_external_resource(built):
 def test_dashboard_rows_carry_run_information():
     rows = site.collect_claims(site.study_notebooks(ROOT))
     for r in rows:
-        assert r["profile"] in ("smoke", "full") and r["verdict"] in ("holds", "fails", "not run"), r["id"]
+        assert r["profile"] in cuelab.PROFILES and r["verdict"] in VERDICTS, r["id"]
         assert r["finished"] != "?" and r["commit"] != "?", r["id"]
+
+
+def _reference(root, study, profile, claims, commit="c0ffee" * 6 + "abcd"):
+    path = root / "results" / study / f"{profile}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": 1, "study": study, "profile": profile, "seed": 0, "claims": claims,
+                                "provenance": {"commit": commit, "finished": "2026-12-04T18:00:00Z",
+                                               "device": "cpu: test", "wall_s": 3000.0}}))
+    return path
+
+
+def test_every_committed_profile_side_by_side_with_provenance_and_inconclusive_apart(tmp_path):
+    claim = dict(statement="s", kind="reproduction", paper=0.1, source="Fig. 1", rule="measured ≤ 0.1")
+    smoke = [site._row("xor_grokking", "smoke", "smoke", "notebooks/xor_grokking.ipynb",
+                       {"commit": "aaa", "finished": "f"}, {**claim, "id": "XOR-4", "measured": 0.105,
+                                                            "interval": [0.09, 0.12], "resampled": "20 runs",
+                                                            "verdict": "inconclusive"})]
+    _reference(tmp_path, "xor_grokking", "full", [{**claim, "id": "XOR-4", "measured": 0.08, "interval": [0.07, 0.09],
+                                                   "resampled": "100 runs", "verdict": "holds"}])
+    _reference(tmp_path, "global_shape", "release", [{**claim, "id": "DIST-1", "measured": 0.9, "verdict": "fails"}])
+    rows = smoke + site.collect_results(tmp_path)
+    assert site.columns_of(rows) == ["smoke", "full", "release"]
+    page = site.dashboard_page(rows)
+    # one row per claim, a column pair per profile; the interval and resampled unit beside the value
+    assert page.count('data-id="XOR-4"') == 1
+    assert "ours (smoke)" in page and "verdict (full)" in page and "verdict (release)" in page
+    assert "0.105 [0.09, 0.12] (20 runs)" in page and "0.08 [0.07, 0.09] (100 runs)" in page
+    assert 'data-v-0="inconclusive"' in page and 'data-v-1="holds"' in page and 'data-v-2="fails"' in page
+    assert 'class="verdict verdict-inconclusive"' in page and ".verdict.verdict-inconclusive" in page  # its colour
+    assert '<option value="inconclusive">inconclusive</option>' in page  # the verdict filter
+    # provenance per column, and counts per kind with inconclusive apart
+    assert "| xor_grokking | full | `results/xor_grokking/full.json` | `c0ffeec0ffee` | 2026-12-04T18:00:00Z | cpu: test | 3000 s |" in page
+    assert "reproductions: 0 hold, 0 fail, 1 inconclusive, 0 not run" in page
+    assert "reproductions: 1 holds, 0 fail, 0 inconclusive, 0 not run" in page
 
 
 def test_a_notebook_without_claims_is_refused(tmp_path):
@@ -141,8 +178,17 @@ def test_site_in_a_real_browser(built):
         Select(driver.find_element("id", "f-study")).select_by_value("input_gradients")
         shown = [tr for tr in driver.find_elements("css selector", "#claims-table tr.claim") if tr.is_displayed()]
         assert 0 < len(shown) < total and all(tr.get_attribute("data-study") == "input_gradients" for tr in shown)
-        Select(driver.find_element("id", "f-verdict")).select_by_value("fails")
-        assert all(tr.get_attribute("data-verdict") == "fails"
+        ncols = len(driver.find_elements("css selector", "#f-column option")) - 1
+        for verdict in ("fails", "inconclusive"):
+            Select(driver.find_element("id", "f-verdict")).select_by_value(verdict)
+            for tr in driver.find_elements("css selector", "#claims-table tr.claim"):
+                if tr.is_displayed():
+                    assert verdict in {tr.get_attribute(f"data-v-{i}") for i in range(ncols)}, tr.get_attribute("data-id")
+        # the verdict of one column only
+        Select(driver.find_element("id", "f-study")).select_by_value("")
+        Select(driver.find_element("id", "f-column")).select_by_value("0")
+        Select(driver.find_element("id", "f-verdict")).select_by_value("holds")
+        assert all(tr.get_attribute("data-v-0") == "holds"
                    for tr in driver.find_elements("css selector", "#claims-table tr.claim") if tr.is_displayed())
     finally:
         driver.quit()

@@ -20,8 +20,21 @@ def repo_root(start: str | Path | None = None) -> Path:
 
 
 def reports_dir(study: str, root: str | Path | None = None) -> Path:
-    """reports/<study>/ under the repository root (created)."""
-    folder = Path(root or repo_root()) / "reports" / check_study(study)
+    """Where a notebook writes its claims.json and figures (created).
+
+    Under the runner (`make reproduce`), $CUELAB_RUN_DIR names this run's own folder,
+    reports/<study>/runs/<UTC>-<profile>-<key8>/ (cuelab.runstore), so a run never writes over an earlier one;
+    it is used when it belongs to this study and no root is given. Otherwise (a notebook opened in JupyterLab)
+    it is reports/<study>/ under the repository root.
+    """
+    study = check_study(study)
+    run = os.environ.get("CUELAB_RUN_DIR")
+    if run and root is None:
+        folder = Path(run).resolve()
+        if folder.parent.name == "runs" and folder.parent.parent.name == study:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+    folder = Path(root or repo_root()) / "reports" / study
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

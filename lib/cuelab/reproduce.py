@@ -7,21 +7,28 @@
 Each study runs in its own papermill subprocess (its own kernel), so one study's
 memory, seeds or crash cannot leak into the next. Before any kernel starts, every
 parameter name a run passes (from the profile file and from --params) is checked
-against the notebook's parameters cell (cuelab.notebook_params).
+against the notebook's parameters cell (cuelab.notebook_params), and the values
+(the notebook's defaults, overridden by the profile file and --params) go through
+the study's own `cuelab.experiments.<study>.check_study_parameters`, so a bad
+value fails in well under a second, not after a kernel has started.
 
-For each study it writes reports/<study>/parameters.yaml (what was passed),
-reports/<study>/<study>.ipynb (the executed notebook), reports/<study>/papermill.log
-and, last, reports/<study>/run.json, the mark of a complete result; the notebook
-itself writes reports/<study>/claims.json. The executed notebook is written under
-a temporary name and renamed only when papermill succeeds (a failed run's is kept
-as <study>.failed.ipynb), so an interrupted run leaves nothing that passes for
-complete. Afterwards reports/bench.json gets each study's wall time, peak memory
-and environment, and reports/claims.md sets every study's claims side by side.
+Each run writes into its own folder of the run store (cuelab.runstore),
+reports/<study>/runs/<UTC>-<profile>-<key8>/: parameters.yaml (what was passed),
+<study>.ipynb (the executed notebook), papermill.log, the notebook's claims.json and
+figures, and run.json (its status, from "running" to "complete", "failed" or
+"interrupted"). Only a complete run is promoted to the latest result of its
+profile (reports/<study>/latest-<profile>.json, replaced atomically), so a failed,
+interrupted or typo'd run never touches an earlier complete one, and smoke and full
+never share a folder. A failed study's summary line gives the exception's last line.
+Afterwards reports/bench.json gets each study's wall time, peak memory and
+environment, and reports/claims.md sets the latest complete run of every study and
+profile side by side.
 
 Runs are incremental: run.json holds a key hashed from what determines the
 result (the notebook's code cells, the effective parameters, cuelab's source, the
-torch and torchvision versions and the device kind). A study whose key matches a
-complete earlier result is skipped, and says so; --force (FORCE=1) re-runs it.
+torch and torchvision versions and the device kind). A study with a complete run
+of the same key is skipped (and that run made the latest again), and says so;
+--force (FORCE=1) re-runs it.
 
 Exit status: 0 when every study ran, 1 when any failed (the others still run),
 2 for a wrong parameter or a missing notebook or profile file.
@@ -35,6 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,12 +54,13 @@ from typing import Any, TextIO
 import cuelab
 import yaml
 
-from cuelab import runinfo
-from cuelab.claims import VERDICTS, load_claims, summary_line
+from cuelab import runinfo, runstore
 from cuelab.io import atomic_write_text
-from cuelab.notebook_params import check_names, parse_params
+from cuelab.notebook_params import check_names, check_values, notebook_defaults, parse_params
 from cuelab.params import ParameterError, check_profile, check_study
-from cuelab.paths import reports_dir, repo_root
+from cuelab.paths import repo_root
+
+# cuelab.claims (pandas, scipy) is imported where it is used, so a wrong parameter is reported in well under a second.
 
 KERNEL = "python3"  # the kernelspec ipykernel installs into every venv; jupyter_client runs it with this interpreter
 
@@ -73,6 +82,9 @@ class StudyResult:
     notebook: Path  # the executed notebook
     log: Path  # papermill's stdout and stderr
     returncode: int
+    run_dir: Path | None = None  # the run's folder in the run store
+    error: str = ""  # a failed run: the exception's last line ("ParameterError: n_seeds='abc' is not accepted: …")
+    counts: dict | None = None  # verdict counts per kind of the run's claims (cuelab.claims.summary_line)
 
     @property
     def ok(self) -> bool:
@@ -92,9 +104,9 @@ def profile_file(study: str, profile: str, root: Path) -> Path | None:
     return root / "notebooks" / "profiles" / profile / f"{check_study(study)}.yaml"
 
 
-def executed_path(study: str, root: Path) -> Path:
-    """reports/<study>/<study>.ipynb under root: where papermill writes the executed notebook."""
-    return root / "reports" / check_study(study) / f"{study}.ipynb"
+def executed_path(study: str, folder: Path) -> Path:
+    """<folder>/<study>.ipynb: where papermill's executed notebook of a run ends up (once it succeeded)."""
+    return Path(folder) / f"{check_study(study)}.ipynb"
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -143,14 +155,14 @@ def effective_parameters(study: str, profile: str, root: Path, overrides: dict[s
     return merged
 
 
-def parameters_path(study: str, root: Path) -> Path:
-    """reports/<study>/parameters.yaml: the effective parameters of the latest run, passed to papermill with -f."""
-    return root / "reports" / check_study(study) / "parameters.yaml"
+def parameters_path(folder: Path) -> Path:
+    """<run folder>/parameters.yaml: the effective parameters of a run, passed to papermill with -f."""
+    return Path(folder) / "parameters.yaml"
 
 
-def papermill_command(study: str, root: Path, out: Path | None = None) -> list[str]:
-    """The papermill command line that executes one study's notebook with reports/<study>/parameters.yaml."""
-    out = out or executed_path(study, root)
+def papermill_command(study: str, root: Path, folder: Path, out: Path | None = None) -> list[str]:
+    """The papermill command line that executes one study's notebook with <run folder>/parameters.yaml."""
+    out = out or executed_path(study, folder)
     return [
         sys.executable, "-m", "papermill",
         str(notebook_path(study, root)), str(out),
@@ -160,8 +172,23 @@ def papermill_command(study: str, root: Path, out: Path | None = None) -> list[s
         # paths in a notebook mean the same thing however it is run.
         "--cwd", str(root / "notebooks"),
         "--progress-bar",
-        "-f", str(parameters_path(study, root)),
+        "-f", str(parameters_path(folder)),
     ]
+
+
+def check_parameters(study: str, root: Path, parameters: dict[str, Any]) -> str:
+    """The study's own check of its parameter values, before any kernel starts: the notebook's defaults overridden
+    by `parameters` (profile file and PARAMS) go to cuelab.experiments.<study>.check_study_parameters (only the
+    names in its signature). Raises its ParameterError; returns "checked" or "skipped: <why>"."""
+    values = notebook_defaults(notebook_path(study, root)) | dict(parameters)
+    try:
+        return check_values(study, values)
+    except ParameterError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a check that breaks must not block a run: the notebook checks again
+        print(f"cuelab.reproduce: warning: {study}'s check_study_parameters raised {type(err).__name__}: {err}; "
+              "the notebook's own setup cell will check the parameters again", file=sys.stderr)
+        return f"skipped: the check raised {type(err).__name__}"
 
 
 # --- incremental runs ---------------------------------------------------------------------
@@ -206,22 +233,9 @@ def run_key(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def run_record_path(study: str, root: Path) -> Path:
-    """reports/<study>/run.json: written last, only when the run finished; its presence marks a complete result."""
-    return root / "reports" / check_study(study) / "run.json"
-
-
-def complete_result(study: str, key: str, root: Path) -> dict[str, Any] | None:
-    """The earlier run's record when it has this key and its notebook and claims are all there, else None."""
-    path = run_record_path(study, root)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    folder = path.parent
-    if record.get("key") != key or not (folder / "claims.json").is_file() or not executed_path(study, root).is_file():
-        return None
-    return record
+def complete_result(study: str, profile: str, key: str, root: Path) -> runstore.Run | None:
+    """A complete run of this study and profile with this key (the latest first), or None."""
+    return runstore.find_complete(study, profile, key, root)
 
 
 # The launcher papermill runs under. A child's ru_maxrss starts at its parent's resident size when
@@ -249,52 +263,95 @@ def _peak_mib(raw: str) -> float | None:
     return round(int(raw) / scale, 1)
 
 
-def failed_path(study: str, root: Path) -> Path:
-    """reports/<study>/<study>.failed.ipynb: the executed notebook of a run that did not finish, traceback included."""
-    return root / "reports" / check_study(study) / f"{study}.failed.ipynb"
+def failed_path(study: str, folder: Path) -> Path:
+    """<run folder>/<study>.failed.ipynb: the executed notebook of a run that did not finish, traceback included."""
+    return Path(folder) / f"{check_study(study)}.failed.ipynb"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)|[A-Za-z_][\w.]*Error\w*)(?::\s?(.*))?$")
+
+
+def failure_line(folder: Path, study: str) -> str:
+    """The exception's last line of a failed run: from the executed notebook's error output, else from the log
+    ("ParameterError: n_seeds='abc' is not accepted: n_seeds must be a positive integer (1, 2, 3, …)."); "" if none."""
+    for nb_path in (failed_path(study, folder), executed_path(study, folder)):
+        try:
+            nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        for cell in nb.get("cells", []):
+            for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+                if out.get("output_type") == "error":
+                    value = _ANSI.sub("", str(out.get("evalue", ""))).strip().splitlines()
+                    return f"{out.get('ename', 'Error')}: {value[-1] if value else ''}".rstrip(": ")
+    try:
+        lines = _ANSI.sub("", (folder / "papermill.log").read_text(encoding="utf-8", errors="replace")).splitlines()
+    except OSError:
+        return ""
+    lines = [line.strip() for line in lines if line.strip()]
+    for line in reversed(lines):
+        match = _EXC_LINE.match(line)
+        if match and not match.group(1).startswith("papermill.exceptions"):
+            return line
+    return lines[-1][:300] if lines else ""
+
+
+def _counts(claims: Path) -> dict | None:
+    from cuelab.claims import KINDS, UNKNOWN, VERDICTS, load_claims
+
+    try:
+        data = load_claims(claims)["claims"]
+    except (OSError, ValueError, KeyError):
+        return None
+    kinds = [k for k in (*KINDS, UNKNOWN) if any(c["kind"] == k for c in data)]
+    return {k: {v: sum(c["kind"] == k and c["verdict"] == v for c in data) for v in VERDICTS} for k in kinds}
 
 
 def run_study(study: str, profile: str, root: str | Path | None = None, *, echo: TextIO | None = None,
               params: dict[str, Any] | None = None, force: bool = False) -> StudyResult:
-    """Execute one study's notebook with papermill in a subprocess and measure it.
+    """Execute one study's notebook with papermill in a subprocess, in a new run folder, and measure it.
 
-    params override the notebook's defaults and the profile file (names checked first). Unless force,
-    a study whose run key matches a complete earlier result is not run again (status "up to date").
-    papermill's own output goes to reports/<study>/papermill.log (and to echo, when given).
+    params override the notebook's defaults and the profile file (names and values checked first). Unless force,
+    a study with a complete run of the same key is not run again (status "up to date"; that run becomes the latest
+    of its profile again). papermill's own output goes to <run folder>/papermill.log (and to echo, when given).
+    A complete run is promoted to the latest of its profile; any other leaves the earlier ones as they were.
     """
     root = Path(root or repo_root()).resolve()
     study, profile = check_study(study), check_profile(profile)
     check_inputs(study, profile, root)
     parameters = effective_parameters(study, profile, root, params)
+    check_parameters(study, root, parameters)
     inputs = run_inputs(study, parameters, root)
     key = run_key(inputs)
-    folder = reports_dir(study, root)
-    out, log = executed_path(study, root), folder / "papermill.log"
-    record = None if force else complete_result(study, key, root)
-    if record is not None:
+    earlier = None if force else complete_result(study, profile, key, root)
+    if earlier is not None:
+        runstore.promote(earlier.folder, root)
+        record = earlier.record
         return StudyResult(study=study, profile=profile, status="up to date", wall_s=float(record.get("wall_s") or 0.0),
                            peak_rss_mb=record.get("peak_rss_mb"), finished=str(record.get("finished", "")),
-                           notebook=out, log=log, returncode=0)
+                           notebook=earlier.notebook, log=earlier.folder / "papermill.log", returncode=0,
+                           run_dir=earlier.folder, counts=_counts(earlier.claims_path))
 
-    # What an earlier run left would pass for this run's if this one fails before writing its own.
+    folder = runstore.create_run(study, profile, key, root, {"commit": runinfo.git_commit(root), "inputs": inputs})
+    out, log = executed_path(study, folder), folder / "papermill.log"
     partial = folder / f".{study}.partial.ipynb"
-    for stale in (run_record_path(study, root), folder / "claims.json", folder / "claims.failed.json", out,
-                  failed_path(study, root), partial):
-        stale.unlink(missing_ok=True)
-    atomic_write_text(parameters_path(study, root),
+    atomic_write_text(parameters_path(folder),
                       "# written by cuelab.reproduce: the parameters papermill injected in this run\n"
                       + yaml.safe_dump(parameters, sort_keys=False, allow_unicode=True))
-    # The notebook finds the repository through CUELAB_ROOT, so its reports land beside the executed notebook.
-    env = {**os.environ, "CUELAB_ROOT": str(root), "PYTHONUNBUFFERED": "1", "CUELAB_HEADLESS": "1"}
+    # The notebook finds the repository through CUELAB_ROOT, and its own run folder through CUELAB_RUN_DIR
+    # (cuelab.paths.reports_dir), so its claims.json and figures land beside the executed notebook.
+    env = {**os.environ, "CUELAB_ROOT": str(root), "CUELAB_RUN_DIR": str(folder), "PYTHONUNBUFFERED": "1",
+           "CUELAB_HEADLESS": "1"}
 
-    cmd = papermill_command(study, root, partial)
+    cmd = papermill_command(study, root, folder, partial)
     peak_file = folder / ".peak_rss"
-    peak_file.unlink(missing_ok=True)
     if hasattr(os, "wait4") and hasattr(os, "posix_spawn"):
         cmd = [sys.executable, "-S", "-c", _LAUNCHER, str(peak_file), *cmd]
 
     start = time.perf_counter()
     returncode = -1
+    state = "interrupted"
     try:
         with log.open("wb") as sink:
             proc = subprocess.Popen(cmd, cwd=root, env=env,
@@ -312,31 +369,45 @@ def run_study(study: str, profile: str, root: str | Path | None = None, *, echo:
             returncode = proc.wait()
         if returncode == 0 and partial.is_file():
             os.replace(partial, out)
+        state = "complete" if returncode == 0 and out.is_file() and (folder / "claims.json").is_file() else "failed"
     finally:
-        if returncode != 0:  # failed or interrupted: keep what ran under a name nothing takes for complete
+        wall = time.perf_counter() - start
+        if state != "complete":  # failed or interrupted: keep what ran under names nothing takes for complete
             if partial.is_file():
-                os.replace(partial, failed_path(study, root))
+                os.replace(partial, failed_path(study, folder))
+            if out.is_file():
+                os.replace(out, failed_path(study, folder))
             if (folder / "claims.json").is_file():
                 os.replace(folder / "claims.json", folder / "claims.failed.json")
-    wall = time.perf_counter() - start
-    peak = _peak_mib(peak_file.read_text()) if peak_file.is_file() else None  # None on Windows
-    peak_file.unlink(missing_ok=True)
+        peak = _peak_mib(peak_file.read_text()) if peak_file.is_file() else None  # None on Windows
+        peak_file.unlink(missing_ok=True)
+        error = ""
+        if state == "failed":
+            error = failure_line(folder, study) or (
+                "the notebook ran but wrote no claims.json" if returncode == 0 else f"papermill exited with {returncode}")
+        elif state == "interrupted":
+            error = "interrupted"
+        record = (runstore.read_record(folder) or {}) | {
+            "status": state, "finished": runstore.utc_now(), "wall_s": round(wall, 2), "peak_rss_mb": peak,
+            "returncode": returncode, "error": error}
+        runstore.write_record(folder, record)
 
     result = StudyResult(
         study=study,
         profile=profile,
-        status="ok" if returncode == 0 else "failed",
+        status="ok" if state == "complete" else "failed",
         wall_s=round(wall, 2),
         peak_rss_mb=peak,
         finished=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        notebook=out if returncode == 0 else failed_path(study, root),
+        notebook=out if state == "complete" else failed_path(study, folder),
         log=log,
         returncode=returncode,
+        run_dir=folder,
+        error=error,
+        counts=_counts(folder / ("claims.json" if state == "complete" else "claims.failed.json")),
     )
     if result.ok:
-        atomic_write_text(run_record_path(study, root), json.dumps(
-            {"key": key, "inputs": inputs, "wall_s": result.wall_s, "peak_rss_mb": peak, "finished": result.finished},
-            indent=2, default=str) + "\n")
+        runstore.promote(folder, root)
     return result
 
 
@@ -392,29 +463,41 @@ def _control_cell(control: dict | None) -> str | None:
 
 
 def write_claims_summary(root: str | Path | None = None) -> Path:
-    """Write reports/claims.md: every study's claims.json in one table, with counts per study."""
+    """Write reports/claims.md: the latest complete run of every study and profile in one table (the measured
+    value with its 95% interval and what was resampled), with verdict counts per study and profile
+    (inconclusive apart)."""
+    from cuelab.claims import VERDICTS, format_measured, load_claims, summary_line
+
     root = Path(root or repo_root())
-    columns = ("study", "id", "kind", "statement", "paper", "source", "measured", "rule", "verdict", "control", "post_hoc", "detail")
+    columns = ("study", "profile", "id", "kind", "statement", "paper", "source", "measured", "rule", "verdict", "control",
+               "post_hoc", "detail")
     rows: list[str] = []
     counts: list[str] = []
     for study in cuelab.STUDIES:
-        path = root / "reports" / study / "claims.json"
-        if not path.is_file():
-            counts.append(f"- **{study}**: no claims.json yet")
+        profiles = runstore.profiles_with_runs(study, root)
+        if not profiles:
+            counts.append(f"- **{study}**: no complete run yet")
             continue
-        data = load_claims(path)
-        for c in data["claims"]:
-            values = {**c, "study": study, "control": _control_cell(c.get("control"))}
-            rows.append("| " + " | ".join(_cell(values.get(k)) for k in columns) + " |")
-        kinds = dict.fromkeys(c["kind"] for c in data["claims"])
-        n = {k: {v: sum(c["kind"] == k and c["verdict"] == v for c in data["claims"]) for v in VERDICTS} for k in kinds}
-        env = data.get("environment") or {}
-        made = f", commit {env['commit']}, {env.get('finished', '')}" if env.get("commit") else ""
-        counts.append(f"- **{study}** (profile {data['profile']}, seed {data['seed']}{made}): " + summary_line(n))
+        for profile in profiles:
+            run = runstore.latest_run(study, profile, root)
+            if run is None:
+                continue
+            data = load_claims(run.claims_path)
+            for c in data["claims"]:
+                measured = format_measured(c.get("measured"), c.get("interval"), c.get("resampled") or "")
+                values = {**c, "study": study, "profile": profile, "control": _control_cell(c.get("control")),
+                          "measured": measured if c.get("interval") is not None else c.get("measured")}
+                rows.append("| " + " | ".join(_cell(values.get(k)) for k in columns) + " |")
+            kinds = dict.fromkeys(c["kind"] for c in data["claims"])
+            n = {k: {v: sum(c["kind"] == k and c["verdict"] == v for c in data["claims"]) for v in VERDICTS} for k in kinds}
+            env = data.get("environment") or {}
+            made = f", commit {env['commit']}, {env.get('finished', '')}" if env.get("commit") else ""
+            counts.append(f"- **{study}** (profile {profile}, seed {data['seed']}, run {run.id}{made}): " + summary_line(n))
     lines = [
         "# Claims: what the papers say and what this run measured",
         "",
-        "Written by `python -m cuelab.reproduce` from reports/<study>/claims.json.",
+        "Written by `python -m cuelab.reproduce` from the latest complete run of each study and profile "
+        "(reports/<study>/runs/, `make runs`). *measured* is the value with its 95% interval and what was resampled.",
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---|" * len(columns),
@@ -437,7 +520,7 @@ def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: Tex
     if not run_all:
         study = check_study(study)
         check_inputs(study, profile, root)
-        effective_parameters(study, profile, root, params)
+        check_parameters(study, root, effective_parameters(study, profile, root, params))
         return [study]
     chosen = []
     for s in cuelab.STUDIES:
@@ -445,7 +528,8 @@ def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: Tex
             print(f"{s}: skipped: notebooks/{s}.ipynb does not exist yet", file=say)
             continue
         check_inputs(s, profile, root)  # a missing profile file is an error, not a skip
-        effective_parameters(s, profile, root, params)  # with --all, PARAMS must suit every study
+        # with --all, PARAMS must suit every study
+        check_parameters(s, root, effective_parameters(s, profile, root, params))
         chosen.append(s)
     return chosen
 
@@ -453,8 +537,9 @@ def plan(study: str | None, run_all: bool, profile: str, root: Path, *, say: Tex
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cuelab.reproduce",
-        description="Execute study notebooks with papermill; write reports/<study>/, reports/bench.json "
-        "and reports/claims.md.",
+        description="Execute study notebooks with papermill, each run into its own folder "
+        "reports/<study>/runs/<UTC>-<profile>-<key8>/ (a complete one becomes the latest of its profile); "
+        "write reports/bench.json and reports/claims.md.",
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--study", help="one study: " + ", ".join(cuelab.STUDIES))
@@ -479,7 +564,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         params = parse_params(" ".join(args.params))
         studies = plan(args.study, args.all, args.profile, root, params=params)
-    except (ParameterError, SetupError) as err:
+    except ParameterError as err:  # named, so the line reads as the notebook's own error would
+        print(f"cuelab.reproduce: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    except SetupError as err:
         print(f"cuelab.reproduce: {err}", file=sys.stderr)
         return 2
     if not studies:
@@ -489,22 +577,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[StudyResult] = []
     try:
         for study in studies:
-            print(f"== {study} (profile {args.profile}) → {_rel(root / 'reports' / study, root)}/", flush=True)
+            print(f"== {study} (profile {args.profile}) → {_rel(runstore.runs_dir(study, root), root)}/", flush=True)
             result = run_study(study, args.profile, root, echo=None if args.quiet else sys.stderr,
                                params=params, force=args.force)
-            peak = "?" if result.peak_rss_mb is None else f"{result.peak_rss_mb:.0f} MiB"
-            if result.status == "up to date":
-                print(f"== {study}: up to date, not run: reports/{study}/run.json has the same key (notebook, "
-                      f"parameters, library, torch, device) from {result.finished}; --force (FORCE=1) re-runs it",
-                      flush=True)
-            else:
-                print(f"== {study}: {result.status} in {result.wall_s:.1f} s, peak memory {peak}", flush=True)
             results.append(result)
+            print(status_line(result, root), flush=True)
     except KeyboardInterrupt:  # keep what the finished studies measured
         write_bench(results, root)
         write_claims_summary(root)
-        print("\ncuelab.reproduce: interrupted; bench.json and claims.md cover the studies that finished.",
-              file=sys.stderr)
+        print("\ncuelab.reproduce: interrupted; earlier complete runs are untouched; bench.json and claims.md cover "
+              "the studies that finished.", file=sys.stderr)
         return 130
 
     bench = write_bench(results, root)
@@ -517,12 +599,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failed:
         print(f"\n{len(failed)} of {len(results)} studies failed:", file=sys.stderr)
         for r in failed:
+            print(f"  {r.study}: {r.error or 'failed'}", file=sys.stderr)
             where = _rel(r.log, root)
             if r.notebook.is_file():  # papermill writes none when it fails before the first cell
                 where += f" and the executed notebook {_rel(r.notebook, root)}"
-            print(f"  {r.study}: traceback in {where}", file=sys.stderr)
+            print(f"    traceback in {where}; earlier complete runs of {r.study} are untouched", file=sys.stderr)
         return 1
     return 0
+
+
+def status_line(result: StudyResult, root: Path) -> str:
+    """The line the runner prints for a study: its status, time, memory and verdict counts (inconclusive apart),
+    or for a failed study the exception's last line."""
+    from cuelab.claims import summary_line
+
+    verdicts = f" · {summary_line(result.counts)}" if result.counts else ""
+    where = _rel(result.run_dir, root) if result.run_dir else ""
+    if result.status == "up to date":
+        return (f"== {result.study}: up to date, not run: run {where} has the same key (notebook, parameters, "
+                f"library, torch, device), finished {result.finished}; --force (FORCE=1) re-runs it{verdicts}")
+    peak = "?" if result.peak_rss_mb is None else f"{result.peak_rss_mb:.0f} MiB"
+    if result.ok:
+        return f"== {result.study}: ok in {result.wall_s:.1f} s, peak memory {peak} → {where}{verdicts}"
+    return f"== {result.study}: failed in {result.wall_s:.1f} s: {result.error or 'see the log'} ({where})"
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ Nothing is executed and nothing is fetched: Sphinx with myst-nb (nb_execution_mo
 notebook with the outputs it was committed with, sphinx-book-theme supplies the layout from its own installed
 files, and MathJax (which Sphinx would load from a CDN) is replaced by a renderer that shows formulas as their
 TeX source.
-The claims dashboard is made from the claims each notebook carries in its output (cuelab.claims.CLAIMS_MIME),
-so it always matches the notebooks' own runs: every claim with the paper's value beside ours, its kind,
-verdict, source, profile, and the date and commit of the run; filters by study, kind and verdict run in the
-page itself (a few lines of inline JavaScript, no library).
+The claims dashboard sets every committed profile side by side: smoke from the claims each notebook carries in its
+output (cuelab.claims.CLAIMS_MIME), so it always matches the notebooks' own runs, and every committed reference
+result results/<study>/<profile>.json (cuelab.results), each column with its provenance (source file, commit, run
+date, device, wall time). Every claim shows the paper's value beside ours with its 95% interval and what was
+resampled, its kind, each column's verdict (holds, fails, inconclusive, not run; each its own colour) and source;
+filters by study, kind, verdict and column run in the page itself (a few lines of inline JavaScript, no library).
 
 Layout: the sources are staged under build/site-src/ (conf.py, pages, notebooks copied into studies/) and the
 HTML goes to build/site/ (open build/site/index.html).
@@ -25,21 +27,15 @@ from typing import Any
 
 import nbformat
 
-from cuelab.claims import CLAIMS_MIME
+from cuelab.claims import CLAIMS_MIME, KINDS, UNKNOWN, VERDICT_COLOURS, VERDICTS, format_measured, summary_line
 from cuelab.claims import format_value as _fmt
 from cuelab.paths import repo_root
 
-STUDIES = {
-    "xor_grokking": "Xu et al., *Benign Overfitting and Grokking in ReLU Networks for XOR Cluster Data*, ICLR 2024",
-    "input_gradients": "Shah, Jain, Netrapalli, *Do Input Gradients Highlight Discriminative Features?*, NeurIPS 2021",
-    "shortcut_cues": "Scimeca et al., *Which Shortcut Cues Will DNNs Choose? A Study from the Parameter-Space "
-                     "Perspective*, ICLR 2022",
-    "global_shape": "Wen, Li, Jing, Lee, *Does resistance to style-transfer equal Global Shape Bias?* (DiST), 2023",
-}
+from cuelab.studies import PAPERS as STUDIES  # name → citation, from the study registry (cuelab.studies)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Claims from the committed notebooks
+# Claims from the committed notebooks and the committed reference results
 
 
 def notebook_claims(path: str | Path) -> dict[str, Any] | None:
@@ -54,51 +50,137 @@ def notebook_claims(path: str | Path) -> dict[str, Any] | None:
     return found
 
 
+def _row(study: str, column: str, profile: str, source: str, prov: dict[str, Any], claim: dict[str, Any]) -> dict[str, Any]:
+    return {"study": study, "column": column, "profile": profile, "source_file": source,
+            "finished": str(prov.get("finished") or "?"), "commit": str(prov.get("commit") or "?"),
+            "device": str(prov.get("device") or "?"), "wall_s": prov.get("wall_s"),
+            "parameters": prov.get("parameters"),
+            **{"interval": None, "n": None, "resampled": "", **claim}}
+
+
 def collect_claims(notebooks: list[Path]) -> list[dict[str, Any]]:
-    """One row per claim of every notebook, with its study's run information."""
+    """One row per claim of every notebook (its committed run: the smoke profile), with the run's provenance."""
     rows = []
     for path in notebooks:
         record = notebook_claims(path)
         if record is None:
             raise ValueError(f"{path} carries no claims table in its outputs: run it (make refresh-notebooks) first")
         env = record.get("environment") or {}
+        profile = record.get("profile", "?")
+        study = record.get("study", path.stem)
         for c in record.get("claims", []):
-            rows.append({"study": record.get("study", path.stem), "profile": record.get("profile", "?"),
-                         "finished": env.get("finished", "?"), "commit": str(env.get("commit", "?")), **c})
+            rows.append(_row(study, profile, profile, f"notebooks/{path.name}", env, c))
     return rows
 
 
+def collect_results(root: str | Path) -> list[dict[str, Any]]:
+    """One row per claim of every committed reference result, results/<study>/<profile>.json."""
+    from cuelab.results import load_reference, references
+
+    root = Path(root)
+    rows = []
+    for path in references(root):
+        data = load_reference(path)
+        profile = str(data.get("profile", path.stem))
+        for c in data["claims"]:
+            rows.append(_row(data["study"], f"{profile} (results)" if profile == "smoke" else profile, profile,
+                             str(path.relative_to(root)), data.get("provenance") or {}, c))
+    return rows
+
+
+def columns_of(rows: list[dict[str, Any]]) -> list[str]:
+    """The profile columns, smoke (the committed notebooks) first, then cuelab.PROFILES' order, then by name."""
+    import cuelab
+
+    order = {p: i for i, p in enumerate(cuelab.PROFILES)}
+    cols = {r["column"]: r["profile"] for r in rows}
+    return sorted(cols, key=lambda c: (order.get(cols[c], len(order)), c.endswith("(results)"), c))
+
+
+def _verdict_class(verdict: str) -> str:
+    return "verdict-" + str(verdict).replace(" ", "-")
+
+
+def provenance_table(rows: list[dict[str, Any]]) -> str:
+    """A markdown table: per study and column, where the claims come from and what made them."""
+    seen = {}
+    for r in rows:
+        seen.setdefault((r["study"], r["column"]), r)
+    cols = columns_of(rows)
+    lines = ["| study | column | from | commit | run finished (UTC) | device | wall time |", "|---|---|---|---|---|---|---|"]
+    for (study, column), r in sorted(seen.items(), key=lambda kv: (list(STUDIES).index(kv[0][0]) if kv[0][0] in STUDIES
+                                                                   else 99, cols.index(kv[0][1]))):
+        wall = f"{r['wall_s']:.0f} s" if isinstance(r.get("wall_s"), (int, float)) else "—"
+        commit = r["commit"][:12] + (" +dirty" if r["commit"].endswith("+dirty") else "")  # a dirty tree says so
+        lines.append(f"| {study} | {column} | `{r['source_file']}` | `{commit}` | {r['finished']} | "
+                     f"{r['device']} | {wall} |")
+    return "\n".join(lines)
+
+
 def dashboard_html(rows: list[dict[str, Any]]) -> str:
-    """The claims dashboard: filters and one table row per claim (data-study / data-kind / data-verdict)."""
-    studies = sorted({r["study"] for r in rows})
-    options = lambda values: "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)  # noqa: E731
-    head = ["study", "id", "kind", "claim", "paper", "ours", "rule", "verdict", "control", "source", "post hoc",
-            "profile", "run (UTC)", "commit"]
+    """The claims dashboard: one table row per claim, one column pair (ours, verdict) per profile side by side,
+    and filters by study, kind, verdict and column (data-study / data-kind / data-verdict / data-v-<i>)."""
+    cols = columns_of(rows)
+    studies = [s for s in STUDIES if any(r["study"] == s for r in rows)] + sorted(
+        {r["study"] for r in rows} - set(STUDIES))
+    claims: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        claims.setdefault((r["study"], r["id"]), {})[r["column"]] = r
+    options = lambda values, labels=None: "".join(  # noqa: E731
+        f'<option value="{html.escape(v)}">{html.escape(lab)}</option>' for v, lab in zip(values, labels or values))
+    head = ["study", "id", "kind", "claim", "paper", "rule"]
+    for c in cols:
+        head += [f"ours ({c})", f"verdict ({c})"]
+    head += ["control", "source", "post hoc"]
     body = []
-    for r in rows:
-        control = r.get("control") or {}
-        cells = [r["study"], r["id"], r.get("kind", "?"), r.get("statement", ""), _fmt(r.get("paper")),
-                 _fmt(r.get("measured")), r.get("rule", ""), r.get("verdict", "?"),
-                 f"{control.get('name')}: {control.get('verdict')}" if control else "—", r.get("source", ""),
-                 r.get("post_hoc") or "—", r["profile"], r["finished"], r["commit"][:12]]
-        verdict_class = "verdict-" + r.get("verdict", "?").replace(" ", "-")
-        tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-        body.append(f'<tr class="claim {verdict_class}" id="claim-{html.escape(r["id"])}" data-id="{html.escape(r["id"])}" '
-                    f'data-study="{html.escape(r["study"])}" data-kind="{html.escape(r.get("kind", "?"))}" '
-                    f'data-verdict="{html.escape(r.get("verdict", "?"))}">{tds}</tr>')
-    counts = {}
-    for r in rows:
-        key = (r.get("kind", "?"), r.get("verdict", "?"))
-        counts[key] = counts.get(key, 0) + 1
-    summary = "; ".join(f"{k} {v}: {n}" for (k, v), n in sorted(counts.items()))
+    for (study, cid), by_col in claims.items():
+        first = by_col[next(c for c in cols if c in by_col)]
+        cells = [html.escape(str(x)) for x in (study, cid, first.get("kind", "?"), first.get("statement", ""),
+                                               _fmt(first.get("paper")), first.get("rule", ""))]
+        attrs = []
+        controls = []
+        for i, c in enumerate(cols):
+            r = by_col.get(c)
+            if r is None:
+                cells += ["—", '<span class="verdict">—</span>']
+                continue
+            ours = format_measured(r.get("measured"), r.get("interval"), r.get("resampled") or "")
+            power = r.get("no_interval") or ""
+            cells.append(html.escape(ours) + (f'<br><small>{html.escape(power)}</small>' if power else ""))
+            v = r.get("verdict", "?")
+            cells.append(f'<span class="verdict {_verdict_class(v)}">{html.escape(v)}</span>')
+            attrs.append(f'data-v-{i}="{html.escape(v)}"')
+            control = r.get("control") or {}
+            if control:
+                controls.append(f"{c}: {control.get('name')}: {control.get('verdict')}")
+        cells += [html.escape("; ".join(controls) or "—"), html.escape(first.get("source", "")),
+                  html.escape(first.get("post_hoc") or "—")]
+        tds = "".join(f"<td>{c}</td>" for c in cells)
+        body.append(f'<tr class="claim {_verdict_class(first.get("verdict", "?"))}" id="claim-{html.escape(study)}-'
+                    f'{html.escape(cid)}" data-id="{html.escape(cid)}" data-study="{html.escape(study)}" '
+                    f'data-kind="{html.escape(first.get("kind", "?"))}" data-verdict="{html.escape(first.get("verdict", "?"))}" '
+                    f'{" ".join(attrs)}>{tds}</tr>')
+    summaries = []
+    for c in cols:
+        for study in studies:
+            mine = [r for r in rows if r["column"] == c and r["study"] == study]
+            if not mine:
+                continue
+            kinds = [k for k in (*KINDS, UNKNOWN) if any(r.get("kind") == k for r in mine)]
+            counts = {k: {v: sum(r.get("kind") == k and r.get("verdict") == v for r in mine) for v in VERDICTS} for k in kinds}
+            summaries.append(f"<li><b>{html.escape(study)}</b>, {html.escape(c)}: {html.escape(summary_line(counts))}</li>")
+    colour_css = "\n".join(
+        f".verdict.{_verdict_class(v)} {{ background: {bg}; color: {VERDICT_COLOURS[v]}; font-weight: bold; }}"
+        for v, bg in (("holds", "#e3f4e3"), ("fails", "#f9dede"), ("inconclusive", "#fdebd0"), ("not run", "#eeeeee")))
     return f"""<div class="cuelab-dashboard">
 <p><label>study <select id="f-study"><option value="">all</option>{options(studies)}</select></label>
-<label>kind <select id="f-kind"><option value="">all</option>{options(["reproduction", "sanity", "extension"])}</select></label>
-<label>verdict <select id="f-verdict"><option value="">all</option>{options(["holds", "fails", "not run"])}</select></label>
-<span id="f-count">{len(rows)} claims</span></p>
-<p class="summary">{html.escape(summary)}</p>
+<label>kind <select id="f-kind"><option value="">all</option>{options(list(KINDS))}</select></label>
+<label>verdict <select id="f-verdict"><option value="">all</option>{options(list(VERDICTS))}</select></label>
+<label>in <select id="f-column"><option value="">any column</option>{options([str(i) for i in range(len(cols))], cols)}</select></label>
+<span id="f-count">{len(claims)} claims</span></p>
+<ul class="summary">{"".join(summaries)}</ul>
 <table class="claims-table" id="claims-table">
-<thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
+<thead><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(body)}
 </tbody>
@@ -107,24 +189,30 @@ def dashboard_html(rows: list[dict[str, Any]]) -> str:
 <style>
 .claims-table {{ font-size: 0.78em; border-collapse: collapse; }}
 .claims-table td, .claims-table th {{ border: 1px solid #ccc; padding: 2px 4px; vertical-align: top; }}
-tr.verdict-holds td:nth-child(8) {{ background: #e3f4e3; }}
-tr.verdict-fails td:nth-child(8) {{ background: #f9dede; }}
-tr.verdict-not-run td:nth-child(8) {{ background: #eeeeee; }}
+.verdict {{ padding: 0 3px; border-radius: 2px; }}
+{colour_css}
 .cuelab-dashboard label {{ margin-right: 1em; }}
 </style>
 <script>
 (function () {{
+  var ncols = {len(cols)};
   function apply() {{
     var s = document.getElementById("f-study").value, k = document.getElementById("f-kind").value,
-        v = document.getElementById("f-verdict").value, shown = 0;
+        v = document.getElementById("f-verdict").value, c = document.getElementById("f-column").value, shown = 0;
     document.querySelectorAll("#claims-table tr.claim").forEach(function (tr) {{
-      var ok = (!s || tr.dataset.study === s) && (!k || tr.dataset.kind === k) && (!v || tr.dataset.verdict === v);
+      var verdictOk = !v;
+      if (v) {{
+        for (var i = 0; i < ncols; i++) {{
+          if ((c === "" || c === String(i)) && tr.getAttribute("data-v-" + i) === v) {{ verdictOk = true; }}
+        }}
+      }}
+      var ok = (!s || tr.dataset.study === s) && (!k || tr.dataset.kind === k) && verdictOk;
       tr.style.display = ok ? "" : "none";
       if (ok) shown += 1;
     }});
-    document.getElementById("f-count").textContent = shown + " of {len(rows)} claims";
+    document.getElementById("f-count").textContent = shown + " of {len(claims)} claims";
   }}
-  ["f-study", "f-kind", "f-verdict"].forEach(function (id) {{
+  ["f-study", "f-kind", "f-verdict", "f-column"].forEach(function (id) {{
     document.getElementById(id).addEventListener("change", apply);
   }});
 }})();
@@ -207,6 +295,7 @@ For teachers: [how to use the workbook in a course](teaching.md).
 
 claims
 teaching
+measure
 ```
 """
 
@@ -234,17 +323,19 @@ the new outputs.
 
 def dashboard_page(rows: list[dict[str, Any]]) -> str:
     """The claims page (MyST markdown with the dashboard as raw HTML)."""
-    runs = sorted({(r["study"], r["profile"], r["finished"], r["commit"][:12]) for r in rows})
-    run_lines = "\n".join(f"| {s} | {p} | {f} | `{c}` |" for s, p, f, c in runs)
+    cols = columns_of(rows)
     return f"""# Claims dashboard
 
-Every claim of every study, from the claims table each notebook carries in its committed output. *ours* is what
-that run measured; *rule* is how the verdict was decided; the filters narrow the table by study, kind and
-verdict. A sanity check is never counted as a reproduced finding.
+Every claim of every study, side by side for each committed profile: *smoke* from the claims table each notebook
+carries in its committed output, and every committed reference result `results/<study>/<profile>.json` (recorded
+from a clean commit by `make record`). *ours* is what that run measured, with its 95% interval and what was
+resampled; *rule* is how the verdict was decided, on the interval: **holds** when the whole interval satisfies the
+rule, **fails** when none of it does, **inconclusive** when it straddles the threshold. The filters narrow the table
+by study, kind, verdict and column. A sanity check is never counted as a reproduced finding.
 
-| study | profile | run finished (UTC) | commit |
-|---|---|---|---|
-{run_lines}
+Columns: {", ".join(cols) or "none"}.
+
+{provenance_table(rows)}
 
 ```{{raw}} html
 {dashboard_html(rows)}
@@ -252,12 +343,13 @@ verdict. A sanity check is never counted as a reproduced finding.
 """
 
 
-def stage(src: Path, notebooks: list[Path]) -> list[dict[str, Any]]:
-    """Write conf.py and the pages under src and copy the notebooks into src/studies; return the claims rows."""
+def stage(src: Path, notebooks: list[Path], root: Path | None = None) -> list[dict[str, Any]]:
+    """Write conf.py and the pages under src and copy the notebooks into src/studies; return the claims rows
+    (the committed notebooks' and, with root, every results/<study>/<profile>.json)."""
     if src.exists():
         shutil.rmtree(src)
     (src / "studies").mkdir(parents=True)
-    rows = collect_claims(notebooks)
+    rows = collect_claims(notebooks) + (collect_results(root) if root is not None else [])
     for nb in notebooks:
         shutil.copy2(nb, src / "studies" / nb.name)
     table = "\n".join(f"| [{nb.stem}](studies/{nb.stem}.ipynb) | {STUDIES.get(nb.stem, '')} |" for nb in notebooks)
@@ -266,6 +358,9 @@ def stage(src: Path, notebooks: list[Path]) -> list[dict[str, Any]]:
     (src / "index.md").write_text(INDEX.format(rows=table, toc=toc))
     (src / "teaching.md").write_text(TEACHING)
     (src / "claims.md").write_text(dashboard_page(rows))
+    from cuelab.measure.examples import stage_page  # "Measure your own model" (docs/measure.md, cuelab.measure)
+
+    stage_page(src, root)
     return rows
 
 
@@ -285,7 +380,7 @@ def build(out: str | Path | None = None, *, root: str | Path | None = None, quie
     root = Path(root) if root else repo_root()
     out = Path(out) if out else root / "build" / "site"
     src = out.parent / "site-src"
-    stage(src, study_notebooks(root))
+    stage(src, study_notebooks(root), root)
     if out.exists():
         shutil.rmtree(out)
     args = ["-b", "html", "-E", "-d", str(src / "_doctrees")] + (["-q"] if quiet else []) + [str(src), str(out)]
