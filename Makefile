@@ -107,8 +107,8 @@ record: check-study setup ## write results/<study>/<profile>.json from the lates
 compare: check-study setup ## compare the latest complete run with results/<study>/<profile>.json: make compare STUDY=… [PROFILE=…]
 	$(PY) -m cuelab.results compare --study $(STUDY) --profile $(PROFILE)
 
-compare-all: setup ## compare every study that has results/<study>/<PROFILE>.json with its latest complete run
-	$(PY) -m cuelab.results compare --all --profile $(PROFILE)
+compare-all: setup ## compare every study that has results/<study>/<PROFILE>.json with its latest complete run [CLAIMS_DIR=reports: the claims nbval's run wrote]
+	$(PY) -m cuelab.results compare --all --profile $(PROFILE) $(if $(strip $(CLAIMS_DIR)),--claims-dir $(CLAIMS_DIR))
 
 # A study's measurement pointed at your own model or method (python -m cuelab measure <instrument> --help), e.g.
 # make measure INSTRUMENT=dist ARGS="--model timm:efficientnet_lite0"; without INSTRUMENT it lists the instruments.

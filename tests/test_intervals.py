@@ -146,3 +146,20 @@ def test_spearman_and_differences():
     assert d.value == pytest.approx(0.3) and d.half_width == pytest.approx(0.05)
     p = I.paired_difference([1, 2, 3, 4.0], [0, 1, 2, 3.0], unit="triplets")
     assert p.value == 1.0 and p.half_width == 0 and p.resampled == "4 triplets"
+
+
+def test_bootstrap_runs_resamples_whole_runs_and_allows_not_reached():
+    rng = np.random.default_rng(3)
+    curves = 0.5 + 0.5 * rng.random((20, 5))  # 20 runs × 5 steps
+    med_gap = lambda t: float(np.max(np.abs(np.median(t, axis=0) - 0.75)))  # noqa: E731
+    e = I.bootstrap_runs(curves, med_gap)
+    assert e.value == pytest.approx(med_gap(curves)) and e.low <= e.value <= e.high and e.n == 20
+    assert e.resampled == "20 runs" and e == I.bootstrap_runs(curves, med_gap)  # deterministic
+    # a statistic over one column equals over_runs' median bootstrap in value
+    assert I.bootstrap_runs(curves[:, 0], lambda t: float(np.median(t))).value == pytest.approx(np.median(curves[:, 0]))
+    # "first step reaching 0.9 of the median curve", not reached in most resamples: the high end is inf
+    first = lambda t: next((float(s) for s, v in enumerate(np.median(t, axis=0)) if v >= 0.99), math.inf)  # noqa: E731
+    far = I.bootstrap_runs(curves, first)
+    assert far.value == math.inf and far.high == math.inf
+    with pytest.raises(ValueError, match="2-D"):
+        I.bootstrap_runs(np.zeros((2, 2, 2)), med_gap)

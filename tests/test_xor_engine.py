@@ -107,3 +107,28 @@ def test_study_parameters_name_both_parameters():
         X.check_study_parameters(**_params(delayed_steps=400, delayed_chance_step=500))
     with pytest.raises(X.ParameterError, match="phase_seeds"):
         X.check_study_parameters(**_params(phase_seeds=0))
+
+
+def test_study_config_builds_the_notebooks_runs_from_its_parameters():
+    params = dict(seed=3, n_seeds=4, dim=2_000, n_train=60, n_test=50, width=16, noise_rate=0.1, snr=2.5,
+                  init_std=1e-15, step_size=1e-12, steps=12, scaling_steps=5, delayed_step_size=1e-16,
+                  delayed_steps=700, delayed_seeds=2, delayed_chance_step=50, phase_seeds=2)
+    study = X.study_config(**params, paper_steps=[400, 1090])
+    assert study.seeds == [3, 4, 5, 6] and study.delayed_seeds == [3, 4] and study.phase_seeds == [3, 4]
+    assert study.main.steps == 12 and study.main.snapshot_steps == tuple(range(13))
+    assert study.scaling.step_size == pytest.approx(1e-13) and study.scaling.steps == 50
+    assert set(range(1, 6)) | {10, 50} <= set(study.scaling.record_steps)
+    rec = study.delayed.record_steps
+    assert study.delayed.step_size == 1e-16 and rec[-1] == 700 and 400 in rec and 1090 not in rec
+    assert set(range(101)) <= set(rec) and 105 in rec and 103 not in rec and 510 in rec and 505 not in rec
+    assert study.fig4_steps == [0, 50, 500, 700]
+    assert study.spec.mu_norm == pytest.approx(2.5 * (2_000 / 60) ** 0.5)
+    with pytest.raises(X.ParameterError, match="steps"):
+        X.study_config(**(params | dict(steps=3)))
+
+
+def test_projection_table_stacks_the_kept_projections():
+    runs = X.run_seeds(SMALL_RUN.with_(steps=3, snapshot_steps=(0, 1, 3)), [0, 1], progress=False)
+    table = X.projection_table(runs, {1, 3})
+    assert sorted(table["step"].unique()) == [1, 3] and sorted(table["seed"].unique()) == [0, 1]
+    assert len(table) == 2 * 2 * SMALL_RUN.width and list(table.columns) == ["seed", "step", "proj_mu1", "proj_mu2", "sign"]

@@ -35,8 +35,14 @@ def _widget(name: str, options: Sequence[Any], value: Any):
     return w.Dropdown(options=options, value=value, description=name)
 
 
-def explorer(draw: Callable[..., Any], *, still: dict[str, Any] | None = None, **controls: Sequence[Any]) -> None:
-    """Show `draw` with one control per keyword (its options); headless, draw once with `still` or the first options."""
+def explorer(draw: Callable[..., Any], *, still: dict[str, Any] | None = None, play: str | None = None,
+             **controls: Sequence[Any]) -> None:
+    """Show `draw` with one control per keyword (its options); headless, draw once with `still` or the first options.
+
+    play: the name of a control to animate: a play / pause / step button (ipywidgets.Play) linked to it is shown
+    above the controls."""
+    if play is not None and play not in controls:
+        raise ValueError(f"explorer: play={play!r} is not a control; controls are {sorted(controls)}")
     for name, options in controls.items():
         if len(list(options)) == 0:
             raise ValueError(f"explorer: control {name!r} has no options; give it a non-empty list")
@@ -54,7 +60,17 @@ def explorer(draw: Callable[..., Any], *, still: dict[str, Any] | None = None, *
                 draw(**values)
                 plt.show()
 
-            ipywidgets.interact(redraw, **{n: _widget(n, o, start[n]) for n, o in controls.items()})
+            widgets = {n: _widget(n, o, start[n]) for n, o in controls.items()}
+            if play is None:
+                ipywidgets.interact(redraw, **widgets)
+                return
+            from IPython.display import display
+
+            options = list(controls[play])
+            player = ipywidgets.Play(min=0, max=len(options) - 1, value=options.index(start[play]), interval=700,
+                                     description=f"play {play}")
+            ipywidgets.jslink((player, "value"), (widgets[play], "index"))
+            display(ipywidgets.VBox([player, ipywidgets.interactive(redraw, **widgets)]))
             return
     draw(**start)
     plt.show()

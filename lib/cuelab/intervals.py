@@ -221,6 +221,42 @@ def runs_to_decide(estimate: Estimate, distance: float) -> int | None:
     None when it cannot be said: no interval, or the value sits on the threshold (distance 0).
     """
     h = estimate.half_width
-    if not (distance > 0) or not (h > 0) or estimate.n < 1 or math.isnan(h):
+    if not (distance > 0) or not (h > 0) or estimate.n < 1 or math.isnan(h) or math.isinf(h):
         return None
     return int(math.ceil(round(estimate.n * (h / distance) ** 2, 6)))
+
+
+def bootstrap_runs(table_by_run: Sequence[Sequence[float]] | np.ndarray, statistic: Callable[[np.ndarray], float], *,
+                   unit: str = "runs", n_boot: int = N_BOOT, seed: int = 0, level: float = LEVEL,
+                   what: str = "statistic") -> Estimate:
+    """A statistic of a whole set of runs, with a percentile bootstrap that resamples the runs.
+
+    table_by_run: one row per independent run (e.g. a run's test accuracy at each recorded step); statistic maps
+    such a table (n_runs × k) to one number, e.g. "the max over steps of |median over runs − paper|" or "the first
+    step at which the median curve reaches 0.8". Each resample draws n runs with replacement and recomputes the
+    statistic on them. The statistic may return ±inf (e.g. "not reached within the run"): the interval's ends are
+    then order statistics of the resamples, so an end can be inf.
+    """
+    rows = np.asarray(table_by_run, dtype=float)
+    if rows.ndim == 1:
+        rows = rows[:, None]
+    if rows.ndim != 2:
+        raise ValueError(f"bootstrap_runs needs one row per run (a 2-D table), got shape {rows.shape}")
+    n = rows.shape[0]
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, f"0 {unit}", "no runs")
+    value = float(statistic(rows))
+    if n == 1:
+        return Estimate(value, value, value, 1, f"1 {unit.rstrip('s')}", "one run: no interval")
+    rng = np.random.default_rng(seed)
+    boot = np.array([float(statistic(rows[rng.integers(0, n, size=n)])) for _ in range(n_boot)])
+    boot = boot[~np.isnan(boot)]
+    a = (1 - level) / 2
+    if np.all(np.isfinite(boot)):
+        lo, hi = _percentile(boot, level)
+    else:  # order statistics: an interpolation between a finite value and inf is not defined
+        lo, hi = (float(np.quantile(boot, a, method="lower")), float(np.quantile(boot, 1 - a, method="higher")))
+    if math.isnan(value):
+        return Estimate(value, lo, hi, n, f"{n} {unit}", f"percentile bootstrap of the {what} over {unit}")
+    return Estimate(value, min(lo, value), max(hi, value), n, f"{n} {unit}",
+                    f"percentile bootstrap of the {what} over {unit} (runs resampled, statistic recomputed; {n_boot} resamples)")

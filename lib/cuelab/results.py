@@ -344,8 +344,12 @@ def compare_claims(reference: dict[str, Any], fresh: dict[str, Any], fresh_param
 
 
 def compare(study: str, profile: str, root: str | Path, *, rel_tol: float = REL_TOL,
-            abs_tol: float = ABS_TOL) -> tuple[list[Difference], runstore.Run, Path]:
-    """Compare the latest complete run of a study's profile with results/<study>/<profile>.json."""
+            abs_tol: float = ABS_TOL, claims: str | Path | None = None) -> tuple[list[Difference], Any, Path]:
+    """Compare the latest complete run of a study's profile with results/<study>/<profile>.json.
+
+    claims: a claims.json to compare instead of the latest run (e.g. reports/<study>/claims.json, which a notebook
+    executed outside the runner writes: nbval's run in `make test`). Its parameters are not compared.
+    """
     from cuelab.claims import load_claims
 
     root = Path(root)
@@ -353,6 +357,14 @@ def compare(study: str, profile: str, root: str | Path, *, rel_tol: float = REL_
     if not path.is_file():
         raise RecordError(f"{path.relative_to(root)} does not exist: no reference result of {study} for profile "
                           f"{profile!r} (make record STUDY={study} PROFILE={profile} writes one from a clean run)")
+    if claims is not None:
+        claims = Path(claims)
+        if not claims.is_file():
+            raise RecordError(f"{claims} does not exist: no claims.json of {study} to compare")
+        fresh = load_claims(claims)
+        if fresh.get("profile") != profile:
+            raise RecordError(f"{claims} is a {fresh.get('profile')!r} run, not {profile!r}")
+        return compare_claims(load_reference(path), fresh, None, rel_tol=rel_tol, abs_tol=abs_tol), claims, path
     run = runstore.latest_run(study, profile, root)
     if run is None:
         raise RecordError(f"{study} has no complete run of profile {profile!r} to compare: "
@@ -394,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     which.add_argument("--all", action="store_true", help="every study with a reference result for the profile")
     cmp_.add_argument("--profile", default="smoke")
     cmp_.add_argument("--rel-tol", type=float, default=REL_TOL, help=f"point values: relative tolerance ({REL_TOL:g})")
+    cmp_.add_argument("--claims-dir", help="compare DIR/<study>/claims.json (e.g. reports, after nbval in make test) "
+                      "instead of the latest complete run")
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:
@@ -414,15 +428,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         status = 0
         for study in studies:
-            diffs, run, path = compare(study, args.profile, root, rel_tol=args.rel_tol)
+            claims = Path(args.claims_dir) / study / "claims.json" if args.claims_dir else None
+            diffs, run, path = compare(study, args.profile, root, rel_tol=args.rel_tol, claims=claims)
+            what = f"run {run.id}" if claims is None else _rel(claims.resolve(), root)
             if diffs:
-                print(f"== {study} ({args.profile}): {len(diffs)} difference(s) between run {run.id} and "
+                print(f"== {study} ({args.profile}): {len(diffs)} difference(s) between {what} and "
                       f"{_rel(path, root)}:")
                 print(difference_table(diffs))
                 status = 1
             else:
-                print(f"== {study} ({args.profile}): run {run.id} agrees with {_rel(path, root)}: same parameters, "
-                      "claims and verdicts; every value inside the reference's interval")
+                print(f"== {study} ({args.profile}): {what} agrees with {_rel(path, root)}: same "
+                      f"{'parameters, ' if claims is None else ''}claims and verdicts; every value inside the "
+                      "reference's interval")
         return status
     except (RecordError, ParameterError, ValueError) as err:
         print(f"cuelab.results: {err}", file=sys.stderr)

@@ -224,7 +224,10 @@ def _to_decide(rule: Rule, measured: Any) -> str:
         d = r.distance(m.value)
         need = runs_to_decide(m, d)
         unit = m.resampled.split(" ", 1)[-1] if " " in m.resampled else "runs"
-        if need is None:
+        if need is None and not (math.isfinite(m.low) and math.isfinite(m.high)):
+            notes.append(f"the interval [{m.low:.3g}, {m.high:.3g}] is open-ended (a level not reached within the run in "
+                         f"some resamples) and straddles {r.text}: longer runs, not only more of them, would decide it")
+        elif need is None:
             notes.append(f"{m.value:.3g} sits on the threshold of {r.text}: more {unit} would only narrow the interval "
                          "around it; the value itself would have to move")
         else:

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 import functools
 
@@ -20,6 +19,7 @@ from cuelab.methods.alignment import alignment_ratio_from_projections, project_n
 from cuelab.methods.gram_gd import GramProblem, GramState, gram_gd, outputs
 from cuelab.models.two_layer import TwoLayerReLU
 from cuelab.params import ParameterError, check_choice, check_positive, check_positive_int
+from cuelab.progress import bar
 from cuelab.seeding import generator, seed_everything
 from cuelab.training import Classifier, StepRecorder, fit
 
@@ -274,7 +274,7 @@ def run_seeds(
 ) -> list[XorRun]:
     """run_xor over seeds, with one progress bar."""
     seeds = list(seeds)
-    return [run_xor(config, s, keep_model=keep_model) for s in tqdm(seeds, desc=desc, disable=not progress)]
+    return [run_xor(config, s, keep_model=keep_model) for s in bar(seeds, desc=desc, disable=not progress)]
 
 
 def stack(runs: Sequence[XorRun]) -> pd.DataFrame:
@@ -307,6 +307,63 @@ def check_study_parameters(*, steps: int, scaling_steps: int, delayed_steps: int
                              "it is a step of the delayed runs; raise delayed_steps or lower delayed_chance_step")
 
 
+def delayed_record_steps(total: int, extra: Iterable[int] = ()) -> tuple[int, ...]:
+    """The delayed runs' recorded steps: every step to 100, every 5th to 500, every 10th after, and extra.
+
+    Dense enough to read the step at which a median curve first reaches a level (XOR-10, 12, 13) to within 10 steps
+    past t = 500 and 5 before; each recorded step costs about one GD step of measurement."""
+    total = check_positive_int("total", total)
+    steps = set(range(0, min(total, 100) + 1)) | set(range(100, min(total, 500) + 1, 5)) | set(range(500, total + 1, 10))
+    return tuple(sorted(steps | {s for s in extra if 0 <= s <= total} | {total}))
+
+
+@dataclass(frozen=True)
+class XorStudyConfig:
+    """The study's run configurations, built from the notebook's parameters by `study_config`."""
+
+    seeds: list[int]
+    spec: XorSpec
+    main: XorRunConfig  # Fig. 1 left, 2, 3: every step recorded, projections kept at every step
+    scaling: XorRunConfig  # XOR-9: α/10 for 10× as many steps
+    delayed: XorRunConfig  # Fig. 1 right, 4: α = delayed_step_size
+    delayed_seeds: list[int]
+    phase_seeds: list[int]
+    fig4_steps: list[int]
+
+
+def study_config(*, seed: int = 0, n_seeds: int, engine: str = "gram", dim: int, n_train: int, n_test: int,
+                 width: int, noise_rate: float, snr: float, init_std: float, step_size: float, steps: int,
+                 scaling_steps: int, delayed_step_size: float, delayed_steps: int, delayed_seeds: int,
+                 delayed_chance_step: int, phase_seeds: int, paper_steps: Iterable[int] = ()) -> XorStudyConfig:
+    """The configuration objects of the notebook's runs, from its parameters (checked by check_study_parameters).
+
+    paper_steps: steps the delayed runs must record besides the dense grid (the paper's figure steps)."""
+    check_study_parameters(steps=steps, scaling_steps=scaling_steps, delayed_steps=delayed_steps,
+                           delayed_chance_step=delayed_chance_step, n_seeds=n_seeds, delayed_seeds=delayed_seeds,
+                           phase_seeds=phase_seeds)
+    spec = XorSpec.from_snr(dim=dim, n_train=n_train, snr=snr, noise_rate=noise_rate)
+    main = XorRunConfig(spec=spec, n_train=n_train, n_test=n_test, width=width, init_std=init_std,
+                        step_size=step_size, steps=steps, snapshot_steps=tuple(range(steps + 1)), engine=engine)
+    scaling = main.with_(step_size=step_size / 10, steps=10 * scaling_steps, snapshot_steps=(),
+                         record_steps=tuple(range(1, scaling_steps + 1)) + tuple(range(10, 10 * scaling_steps + 1, 10)))
+    fig4_steps = list(dict.fromkeys(s for s in (0, 50, 500, 1000, 2000, delayed_steps) if s <= delayed_steps))
+    delayed = main.with_(step_size=delayed_step_size, steps=delayed_steps, snapshot_steps=tuple(fig4_steps),
+                         record_steps=delayed_record_steps(delayed_steps, {delayed_chance_step, *paper_steps}))
+    seeds = list(range(seed, seed + n_seeds))
+    return XorStudyConfig(seeds=seeds, spec=spec, main=main, scaling=scaling, delayed=delayed,
+                          delayed_seeds=seeds[:delayed_seeds], phase_seeds=list(range(seed, seed + phase_seeds)),
+                          fig4_steps=fig4_steps)
+
+
+def projection_table(runs: Sequence[XorRun], steps: Iterable[int] | None = None) -> pd.DataFrame:
+    """All runs' kept neuron projections (seed, step, proj_mu1, proj_mu2, sign) at the given steps (all kept if None)."""
+    wanted = None if steps is None else set(steps)
+    parts = [p.assign(seed=r.seed, step=s) for r in runs for s, p in r.projections.items() if wanted is None or s in wanted]
+    if not parts:
+        return pd.DataFrame(columns=["seed", "step", "proj_mu1", "proj_mu2", "sign"])
+    return pd.concat(parts, ignore_index=True)[["seed", "step", "proj_mu1", "proj_mu2", "sign"]]
+
+
 def at_step(table: pd.DataFrame, column: str, step: int) -> pd.Series:
     """column at one step, one value per seed."""
     values = table.loc[table["step"] == step, ["seed", column]].set_index("seed")[column]
@@ -336,14 +393,14 @@ def sweep(
     keys = list(grid)
     points = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
     rows = []
-    with tqdm(total=len(points) * len(seeds), desc=desc) as bar:
+    with bar(total=len(points) * len(seeds), desc=desc) as progress:
         for point in points:
             config = _apply(base, point)
             for s in seeds:
                 run = run_xor(config.with_(record_steps=(config.steps,), snapshot_steps=()), s)
                 final = run.trajectory.iloc[-1].to_dict()
                 rows.append({**point, **final})
-                bar.update()
+                progress.update()
     return pd.DataFrame(rows)
 
 
