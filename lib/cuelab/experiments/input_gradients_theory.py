@@ -21,6 +21,7 @@ PyTorch loop: Lightning's per-step overhead would dominate steps this small.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -36,6 +37,11 @@ from cuelab.models import MLP
 from cuelab.params import check_in_interval, check_positive, check_positive_int
 from cuelab.seeding import generator
 from cuelab.training import accuracy
+
+# A network counts as robust at ε when its robust accuracy (v1's attack, no random start) is at least this. Stated
+# before the run: a robust classifier exists here (the sign of the largest |x_j| is unchanged by any L∞ perturbation
+# below 0.5, so robust accuracy 1.0 is reachable at ε = 0.45); 0.9 leaves a tenth of the points to the optimiser.
+ROBUST_ENOUGH = 0.9
 
 V1_VALUES = {"standard": {"top1_signal": 0.041, "bottom1_signal": 0.562},
              "robust": {"top1_signal": 1.000, "bottom1_signal": 0.000}}
@@ -60,15 +66,25 @@ class TheoryConfig:
     min_lr_factor: float = 0.01
     eps: float = 0.45  # L∞ budget of the robust model
     attack_steps: int = 8  # 8 steps of 0.25ε, no random start
+    robust_epochs: int | None = None  # None: epochs; more to train the robust network until it is robust
+    robust_target: float = ROBUST_ENOUGH  # the robust network stops early once its robust accuracy reaches this
+    check_every: int = 50  # epochs between robust-accuracy checks (with robust_epochs > epochs)
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_test", "width", "epochs", "batch_size", "decay_every", "attack_steps"):
             check_positive_int(name, getattr(self, name))
         if self.robust_width is not None:
             check_positive_int("robust_width", self.robust_width)
+        if self.robust_epochs is not None:
+            check_positive_int("robust_epochs", self.robust_epochs)
+        check_positive_int("check_every", self.check_every)
         check_positive("lr", self.lr)
         check_positive("eps", self.eps)
         check_in_interval("decay_factor", self.decay_factor, 0.0, 1.0, closed_high=True)
+
+    def epochs_of(self, model: str) -> int:
+        """The most epochs the "standard" or the "robust" network trains for."""
+        return self.robust_epochs if model == "robust" and self.robust_epochs is not None else self.epochs
 
     def width_of(self, model: str) -> int:
         """The hidden width of the "standard" or the "robust" network."""
@@ -92,11 +108,13 @@ def deduplicate(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
 
 def train_sgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TheoryConfig, *,
-              attack: AttackConfig | None = None, seed: int = 0, progress: bool = True, desc: str = "SGD") -> list[float]:
+              attack: AttackConfig | None = None, seed: int = 0, progress: bool = True, desc: str = "SGD",
+              epochs: int | None = None, until: Callable[[nn.Module], bool] | None = None) -> list[float]:
     """Mini-batch SGD on (x, y) as in v1, each distinct point evaluated once per step; returns the epoch losses.
 
     The batches are a fresh permutation per epoch from a generator seeded by seed; attack=None trains on the
-    clean points, otherwise on PGD examples made against the current weights at every step.
+    clean points, otherwise on PGD examples made against the current weights at every step. epochs: how many
+    (default config.epochs); until: checked every config.check_every epochs, training stops when it returns True.
     """
     ux, uy, idx = deduplicate(x, y)
     n_unique = len(uy)
@@ -104,7 +122,7 @@ def train_sgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TheoryCo
     g = generator(seed)
     losses = []
     net.train()
-    for epoch in tqdm(range(config.epochs), desc=desc, disable=not progress):
+    for epoch in tqdm(range(config.epochs if epochs is None else epochs), desc=desc, disable=not progress):
         for group in opt.param_groups:
             group["lr"] = config.lr * config.lr_factor(epoch)
         perm = torch.randperm(len(y), generator=g)
@@ -119,6 +137,12 @@ def train_sgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TheoryCo
             opt.step()
             total += float(loss.detach()) * len(batch)
         losses.append(total / len(y))
+        if until is not None and (epoch + 1) % config.check_every == 0:
+            net.eval()
+            stop = until(net)
+            net.train()
+            if stop:
+                break
     net.eval()
     return losses
 
@@ -148,6 +172,17 @@ def signal_rank(attribution: torch.Tensor, signal_block: torch.Tensor, n_blocks:
     return (order == signal_block[:, None]).int().argmax(1) + 1
 
 
+def point_scores(grad: torch.Tensor, sample: SimplifiedSample, n_blocks: int, *, seed: int = 0) -> pd.DataFrame:
+    """Per test point: is the signal block the top (top1) or the bottom (bottom1) block by Σ|gradient|, and the signal
+    block's share of Σ|gradient| (signal_mass; 1/d when the gradient does not single it out)."""
+    per_block = grad.abs().reshape(len(sample), n_blocks, -1).sum(-1).double()
+    block_mask = F.one_hot(sample.signal_block, n_blocks).bool()
+    mass = (per_block * block_mask).sum(1) / per_block.sum(1).clamp_min(1e-300)
+    return pd.DataFrame({"top1": Loc.top1_in_signal(per_block, block_mask, seed=seed).numpy(),
+                         "bottom1": Loc.bottom1_in_signal(per_block, block_mask, seed=seed).numpy(),
+                         "signal_mass": mass.numpy()})
+
+
 def score_gradients(grad: torch.Tensor, sample: SimplifiedSample, n_blocks: int, *, seed: int = 0) -> dict[str, float]:
     """Shares of test points whose top (bottom) block by Σ|gradient| is the signal block, and the mean rank."""
     per_block = grad.abs().reshape(len(sample), n_blocks, -1).sum(-1)
@@ -157,30 +192,84 @@ def score_gradients(grad: torch.Tensor, sample: SimplifiedSample, n_blocks: int,
             "mean_signal_rank": float(signal_rank(grad, sample.signal_block, n_blocks, seed=seed).double().mean())}
 
 
-def run_theory(config: TheoryConfig, seed: int = 0, *, progress: bool = True) -> TheoryResult:
-    """Train the standard and the robust network (same seed; the same initial weights when the widths agree), then
-    score their input gradients."""
+def _train_one(config: TheoryConfig, name: str, seed: int, *, progress: bool = True) -> dict:
+    """Train the "standard" or the "robust" network of one seed (data 2·seed / 2·seed+1, weights from seed) and score
+    its input gradient on the test points. The robust network trains for config.epochs_of("robust") epochs at most,
+    stopping once its robust accuracy at ε reaches config.robust_target (checked every config.check_every epochs)."""
     spec = config.spec
     train = sample_simplified(spec, config.n_train, seed=2 * seed)
     test = sample_simplified(spec, config.n_test, seed=2 * seed + 1)
     bounds = (float(train.x.min()), float(train.x.max()))  # v1 clips attacks to the data range
     attack = config.attack(bounds)
-    models, losses = {}, {}
-    for name, att in (("standard", None), ("robust", attack)):
-        torch.manual_seed(seed)
-        net = MLP(spec.dim, 2, hidden=(config.width_of(name),))
-        losses[name] = train_sgd(net, train.x, train.y, config, attack=att, seed=seed, progress=progress,
-                                 desc=f"theory {name}")
-        models[name] = net
-    rows, grads = [], {}
-    for name, net in models.items():
-        grads[name] = loss_gradient(net, test.x, test.y)
-        rows.append({"model": name, "clean_acc": accuracy(net, test.x, test.y),
-                     "robust_acc": robust_accuracy(net, test.x, test.y, attack),
-                     **score_gradients(grads[name], test, spec.n_blocks, seed=seed),
-                     "width": config.width_of(name), "final_train_loss": losses[name][-1]})
-    return TheoryResult(models=models, test=test, gradients=grads, losses=losses,
-                        table=pd.DataFrame(rows).set_index("model"))
+    torch.manual_seed(seed)
+    net = MLP(spec.dim, 2, hidden=(config.width_of(name),))
+    until = None
+    if name == "robust" and config.epochs_of("robust") > config.epochs:
+        until = lambda m: robust_accuracy(m, test.x, test.y, attack) >= config.robust_target  # noqa: E731
+    losses = train_sgd(net, train.x, train.y, config, attack=attack if name == "robust" else None, seed=seed,
+                       progress=progress, desc=f"theory {name}", epochs=config.epochs_of(name), until=until)
+    grad = loss_gradient(net, test.x, test.y)
+    row = {"model": name, "clean_acc": accuracy(net, test.x, test.y), "robust_acc": robust_accuracy(net, test.x, test.y, attack),
+           **score_gradients(grad, test, spec.n_blocks, seed=seed), "width": config.width_of(name),
+           "epochs": len(losses), "final_train_loss": losses[-1]}
+    return {"name": name, "seed": seed, "net": net, "test": test, "grad": grad, "losses": losses, "row": row,
+            "points": point_scores(grad, test, spec.n_blocks, seed=seed).assign(seed=seed)}
+
+
+def run_theory(config: TheoryConfig, seed: int = 0, *, progress: bool = True) -> TheoryResult:
+    """Train the standard and the robust network (same seed; the same initial weights when the widths agree), then
+    score their input gradients."""
+    done = {name: _train_one(config, name, seed, progress=progress) for name in ("standard", "robust")}
+    return _result(done)
+
+
+def _result(done: dict[str, dict]) -> TheoryResult:
+    return TheoryResult(models={n: d["net"] for n, d in done.items()}, test=done["standard"]["test"],
+                        gradients={n: d["grad"] for n, d in done.items()}, losses={n: d["losses"] for n, d in done.items()},
+                        table=pd.DataFrame([d["row"] for d in done.values()]).set_index("model"))
+
+
+def _theory_job(config: TheoryConfig, name: str, seed: int) -> dict:
+    out = _train_one(config, name, seed, progress=False)
+    out["state"] = {k: v.detach().cpu() for k, v in out.pop("net").state_dict().items()}
+    return out
+
+
+@dataclass
+class TheoryRuns:
+    """The theory part of a run: the first seed's two networks (result), and per test point and seed the standard
+    network's scores (points: seed, top1, bottom1, signal_mass) and the robust network's (robust_points)."""
+
+    result: TheoryResult
+    points: pd.DataFrame
+    robust_points: pd.DataFrame
+    seeds: list[int]
+
+    @property
+    def seed_table(self) -> pd.DataFrame:
+        """The standard network's top-1 / bottom-1 shares per seed."""
+        return self.points.groupby("seed")[["top1", "bottom1"]].mean().rename(
+            columns={"top1": "top1_signal", "bottom1": "bottom1_signal"})
+
+
+def run_theory_seeds(config: TheoryConfig, seeds: range | list[int], *, workers: int | str = "auto",
+                     progress: bool = True) -> TheoryRuns:
+    """The robust network of the first seed and the standard network of every seed (each: new data, new initial
+    weights), trained on cuelab.parallel's workers; the first seed's two networks make `result`."""
+    from cuelab import parallel
+
+    seeds = list(seeds)
+    jobs = [(config, "robust", seeds[0])] + [(config, "standard", s) for s in seeds]
+    done = parallel.map_jobs(_theory_job, jobs, workers=workers, desc="theory networks", progress=progress)
+    first = {}
+    for d in done[:2]:
+        net = MLP(config.spec.dim, 2, hidden=(config.width_of(d["name"]),))
+        net.load_state_dict(d["state"])
+        d["net"] = net.eval()
+        first[d["name"]] = d
+    result = _result({"standard": first["standard"], "robust": first["robust"]})
+    points = pd.concat([d["points"] for d in done if d["name"] == "standard"], ignore_index=True)
+    return TheoryRuns(result, points, first["robust"]["points"], seeds)
 
 
 def standard_seed_spread(config: TheoryConfig, seeds: range | list[int], *, progress: bool = True,
