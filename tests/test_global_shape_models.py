@@ -184,7 +184,11 @@ def test_tiny_zoo_runs_deterministically_and_the_blind_vit_sits_at_chance():
     assert np.allclose(blind["dist"], 1 / 3) and (blind["dist_paper_rule"] == 1.0).all()
     assert zoo["shape_bias"].between(0, 1).all() and zoo["clean_acc"].between(0, 1).all()
     again = G.run_zoo(TINY, **kwargs)
-    pd.testing.assert_frame_equal(zoo.drop(columns="seconds"), again.drop(columns="seconds"))
+    arrays = ["dist_credits", "shape_items"]
+    pd.testing.assert_frame_equal(zoo.drop(columns=["seconds", *arrays]), again.drop(columns=["seconds", *arrays]))
+    for col in arrays:
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(zoo[col], again[col])), col
+    assert len(zoo["dist_credits"].iloc[0]) == TINY.n_triplets
 
 
 def test_distinguish_training_set_adds_shuffled_copies_as_k_prime():
@@ -197,30 +201,43 @@ def test_distinguish_training_set_adds_shuffled_copies_as_k_prime():
     assert not torch.equal(x[n:], x[: n // 2])
 
 
-def test_effect_tables_pair_by_seed():
+def _effect_zoo():
     rows = []
+    rng = np.random.default_rng(0)
     for seed, (tc, sr) in enumerate(((0.1, 0.9), (0.0, 0.7), (0.2, 0.8))):
-        for regime, sb, dist in (("texture-correlated", tc, 0.5), ("style-randomised", sr, 0.6 + seed / 10)):
-            rows.append(
-                {"arch": "cnn", "regime": regime, "distinguish": False, "seed": seed, "shape_bias": sb, "dist": dist}
-            )
-        rows.append(
-            {
-                "arch": "cnn",
-                "regime": "texture-correlated",
-                "distinguish": True,
-                "seed": seed,
-                "shape_bias": tc,
-                "dist": 0.9,
-            }
-        )
-    zoo = pd.DataFrame(rows)
-    eff = G.regime_effect(zoo)
-    assert eff.loc["cnn", "Δshape_bias"] == pytest.approx(0.7) and eff.loc["cnn", "Δdist"] == pytest.approx(0.2)
-    assert eff.loc["cnn", "seeds"] == 3
-    assert G.distinguish_effect(zoo, "texture-correlated").loc["cnn", "Δdist"] == pytest.approx(0.4)
+        for regime, sb, dist, dis in (("texture-correlated", tc, 0.5, False), ("style-randomised", sr, 0.6 + seed / 10, False),
+                                      ("texture-correlated", tc, 0.9, True)):
+            credits = (rng.random(400) < dist).astype(float)
+            shapes = (rng.random(300) < sb).astype(float)
+            rows.append({"arch": "cnn", "regime": regime, "distinguish": dis, "seed": seed, "shape_bias": shapes.mean(),
+                         "dist": credits.mean(), "dist_credits": credits, "shape_items": shapes})
+    return pd.DataFrame(rows)
+
+
+def test_paired_effect_pairs_by_seed_and_item_with_nested_intervals():
+    zoo = _effect_zoo()
+    eff = G.paired_effect(zoo, base=G.REGIME_CHANGE[0], treated=G.REGIME_CHANGE[1], n_boot=400)["cnn"]
+    per_seed = [zoo[(zoo.seed == s) & (zoo.regime == "style-randomised")]["dist"].item()
+                - zoo[(zoo.seed == s) & (zoo.regime == "texture-correlated") & ~zoo.distinguish]["dist"].item()
+                for s in range(3)]
+    assert eff["dist"].value == pytest.approx(np.mean(per_seed))  # the mean of the seeds' paired differences
+    assert eff["dist"].low < eff["dist"].value < eff["dist"].high and eff["dist"].resampled == "3 seeds × 400 triplets"
+    assert eff["shape_bias"].value == pytest.approx(0.7, abs=0.06) and "cue-conflict images" in eff["shape_bias"].resampled
+    dis = G.paired_effect(zoo, base=G.distinguish_change("texture-correlated")[0],
+                          treated=G.distinguish_change("texture-correlated")[1], n_boot=400)["cnn"]["dist"]
+    assert dis.value == pytest.approx(0.4, abs=0.06)
+    # the interval covers both sources: seeds that disagree widen it beyond the items' spread alone
+    items_only = G.nested_paired([zoo.dist_credits[1]], [zoo.dist_credits[0]], inner="triplets", n_boot=400)
+    assert items_only.resampled == "1 seed × 400 triplets"
     assert G.spearman([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)
     assert np.isnan(G.spearman([1, 2, 3], [1, 1, 1]))
+
+
+def test_spearman_over_seeds_resamples_whole_seeds():
+    zoo = _effect_zoo()
+    rho = G.spearman_over_seeds(zoo, n_boot=300)
+    assert rho.n == 3 and rho.resampled.startswith("3 seeds") and rho.low <= rho.value <= rho.high
+    assert G.spearman_over_seeds(zoo[zoo.seed == 0]).resampled == "1 seed"
 
 
 def test_release_scoring_with_random_weights(tmp_path):
@@ -232,10 +249,11 @@ def test_release_scoring_with_random_weights(tmp_path):
         for i in range(4):
             Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / folder / f"s{i}{suffix}")
     dataset = D.ReleaseDataset(D.find_release(tmp_path, limit=4))
-    controls = G.score_release_controls(dataset, n_boot=20, batch_size=2)
+    scoring = G.ReleaseScoring(n_boot=20, batch_size=2)
+    controls = G.score_release_controls(dataset, scoring)
     assert set(controls["control"]) == set(O.CONTROLS) and controls["n"].eq(4).all()
     models = G.score_release_models(
-        dataset, ["alexnet", "resnet50_sin"], pretrained=False, device="cpu", n_boot=20, batch_size=2
+        dataset, ["alexnet", "resnet50_sin"], scoring=scoring, pretrained=False, device="cpu"
     )
     alex = models.set_index("name").loc["alexnet"]
     assert alex["skipped"] == "" and 0 <= alex["dist"] <= 1 and alex["n"] == 4 and alex["paper_dist"] == 0.35
@@ -281,3 +299,69 @@ def test_local_bag_cnn_sees_no_more_than_its_receptive_field():
     assert Z.build_small("bagnet", 8, patch=4).receptive_field == 3
     with pytest.raises(ValueError, match="max_receptive_field=2"):
         Z.LocalBagCNN(3, 8, max_receptive_field=2)
+
+
+def test_fast_release_path_gives_the_old_paths_scores(tmp_path):
+    """Decoded once + inference_mode + channels_last: the same per-triplet scores and credits as the old path."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for folder, suffix in (("original", ".JPEG"), ("set1", ".jpg"), ("set2", ".jpg")):
+        (tmp_path / folder).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(tmp_path / folder / f"s{i}{suffix}")
+    dataset = D.ReleaseDataset(D.find_release(tmp_path, limit=6))
+    decoded = G.DecodedRelease(dataset, progress=False)
+    assert torch.equal(decoded[3], dataset[3])  # decoding once keeps the pixels exactly
+    out = G.compare_release_paths(dataset, "alexnet", scoring=G.ReleaseScoring(n_boot=20, batch_size=4),
+                                  pretrained=False)
+    assert out["credits_equal"] and out["max_score_diff"] < 1e-5 and out["dist_old"] == out["dist_new"]
+    a = G.score_release_controls(dataset, G.ReleaseScoring(n_boot=20, batch_size=4))
+    b = G.score_release_controls(decoded, G.ReleaseScoring(n_boot=20, batch_size=4))
+    assert np.array_equal(np.stack(a["scores"]), np.stack(b["scores"]))
+
+
+def test_study_parameters_are_checked_early_and_match_the_notebook():
+    import inspect
+    import time
+
+    from cuelab.params import ParameterError
+
+    params = _parameters_cell()
+    sig = inspect.signature(G.check_study_parameters).parameters
+    for name, p in sig.items():  # the library's defaults are the notebook's
+        expected = params[name]
+        got = p.default
+        assert (list(got) if isinstance(got, tuple) else got) == expected, name
+    start = time.perf_counter()
+    G.check_study_parameters(**{k: params[k] for k in sig})
+    assert time.perf_counter() - start < 0.5
+    bad = [dict(distinguish_seeds=4), dict(tile=12), dict(gutter=8), dict(vit_patch=6), dict(archs=["bagnet"]),
+           dict(local_control_seeds=-1), dict(tie_policy="argmax"), dict(pretrained_models=["resnet9"]),
+           dict(synthesis_images=["lena"]), dict(workers=0), dict(n_seeds=0)]
+    for case in bad:
+        name = next(iter(case))
+        with pytest.raises(ParameterError, match=name):
+            G.check_study_parameters(**case)
+    study = G.study_config(**params)
+    assert study.zoo.spec.patch == params["tile"] and study.zoo.spec.gutter == params["gutter"]
+    assert study.scoring.batch_size == params["release_batch_size"] and study.release is None
+    assert len(study.jobs()) == 20
+
+
+def test_the_local_control_cannot_see_the_arrangement_when_the_band_covers_its_window():
+    """With a band of 2·gutter ≥ receptive field − 1 and the border padded as gutter, the bag model's features
+    of a triplet are equal (float rounding aside), whatever its weights: the substitute has no seams it can see."""
+    from cuelab.data.shapetex import ShapeTexSpec
+
+    spec = ShapeTexSpec(image_size=32, patch=16, gutter=3)
+    t = D.make_substitute(40, 0, spec)
+    torch.manual_seed(0)
+    bag = Z.build_small("bagnet", 8, patch=8, bag_pad_value=spec.gutter_value).eval()
+    f = O.model_features(bag, t.images)
+    assert (f[:, 0] - f[:, 1]).abs().max() < 1e-6 * f.abs().max() + 1e-8
+    # the old substitute (1 px gutters, zero padding) leaks the arrangement to the same window
+    old = ShapeTexSpec(image_size=32, patch=8, gutter=1)
+    t_old = D.make_substitute(40, 0, old)
+    f_old = O.model_features(Z.build_small("bagnet", 8, patch=8).eval(), t_old.images)
+    assert (f_old[:, 0] - f_old[:, 1]).abs().max() > 1e-4

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
+from cuelab.progress import bar as progress_bar
 
 from cuelab.experiments.input_gradients_theory import (  # noqa: F401  (re-exported for the notebook)
     TheoryConfig, TheoryResult, TheoryRuns, loss_gradient, run_theory, run_theory_seeds, signal_rank, standard_seed_spread,
@@ -108,7 +108,7 @@ def attributions(models: Mapping[str, nn.Module], x: torch.Tensor, methods: Iter
     """{(model name, method): attribution of x} — each explains the model's predicted label."""
     pairs = [(m, meth) for m in models for meth in methods]
     out = {}
-    for name, method in tqdm(pairs, desc="attributions", disable=not progress):
+    for name, method in progress_bar(pairs, desc="attributions", disable=not progress):
         model = None if method == "random" else models[name]
         out[(name, method)] = A.attribute(method, model, x, seed=seed, **settings.kwargs(method))
     return out

@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
+from cuelab.progress import bar as progress_bar
 
 from cuelab.data.blockmnist import SimplifiedSample, SimplifiedSpec, sample_simplified
 from cuelab.methods import localisation as Loc
@@ -122,7 +122,7 @@ def train_sgd(net: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TheoryCo
     g = generator(seed)
     losses = []
     net.train()
-    for epoch in tqdm(range(config.epochs if epochs is None else epochs), desc=desc, disable=not progress):
+    for epoch in progress_bar(range(config.epochs if epochs is None else epochs), desc=desc, disable=not progress):
         for group in opt.param_groups:
             group["lr"] = config.lr * config.lr_factor(epoch)
         perm = torch.randperm(len(y), generator=g)
@@ -281,7 +281,7 @@ def standard_seed_spread(config: TheoryConfig, seeds: range | list[int], *, prog
     the run_theory result of seed 0, whose standard network then stands in for seed 0 (not retrained).
     """
     rows = []
-    for seed in tqdm(list(seeds), desc="theory seeds", disable=not progress):
+    for seed in progress_bar(list(seeds), desc="theory seeds", disable=not progress):
         if first is not None and seed == 0:
             rows.append({"seed": 0, **{k: float(first.table.loc["standard", k]) for k in ("top1_signal", "bottom1_signal")}})
             continue

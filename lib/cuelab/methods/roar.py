@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
+from cuelab.progress import bar as progress_bar
 
 from cuelab.methods.adversarial import robust_accuracy
 from cuelab.methods.localisation import rank_descending
@@ -120,7 +120,7 @@ def diffroar(
     if not ks:
         raise ParameterError("ks", ks, "a non-empty list of fractions in [0, 1]")
     rows = []
-    with tqdm(total=len(ks) * n_retrains * 2, desc=desc, disable=not progress) as bar:
+    with progress_bar(total=len(ks) * n_retrains * 2, desc=desc, disable=not progress) as bar:
         for k in ks:
             masked = {}
             for which in WHICH:

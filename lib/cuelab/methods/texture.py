@@ -114,6 +114,10 @@ def _square(array: np.ndarray, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
 
 
+#: The photos package_images can offer (scikit-image's four, scikit-learn's two), when their packages are installed.
+PACKAGE_IMAGES: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket", "china", "flower")
+
+
 def package_images(size: int = 64, names: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
     """Natural photos that ship inside installed packages (scikit-image data, scikit-learn samples), centre
     cropped and resized to size × size: name → (3, size, size) in [0, 1]. Missing packages are skipped."""
@@ -122,7 +126,7 @@ def package_images(size: int = 64, names: Sequence[str] | None = None) -> dict[s
     try:
         from skimage import data as skdata
 
-        for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        for name in PACKAGE_IMAGES[:4]:
             found[name] = _square(getattr(skdata, name)(), size)
     except ImportError:
         pass

@@ -44,14 +44,15 @@ def build_small(
     vit_dim: int = 64,
     vit_depth: int = 4,
     vit_heads: int = 4,
+    bag_pad_value: float | None = None,
 ) -> nn.Module:
     """One of the small trained models: "cnn" (SmallCNN, global pooling), "vit", "vit-nopos" (SmallViT without
     a positional embedding: exactly blind to the order of its patches), "bagnet" (LocalBagCNN: features of windows
-    no wider than one patch, averaged; the local-cue control)."""
+    no wider than one patch, averaged; the local-cue control; bag_pad_value: see LocalBagCNN's pad_value)."""
     if arch == "cnn":
         return SmallCNN(3, num_classes, widths=cnn_widths)
     if arch == "bagnet":
-        return LocalBagCNN(3, num_classes, max_receptive_field=patch)
+        return LocalBagCNN(3, num_classes, max_receptive_field=patch, pad_value=bag_pad_value)
     if arch in ("vit", "vit-nopos"):
         return SmallViT(
             image_size, patch, 3, num_classes, dim=vit_dim, depth=vit_depth, heads=vit_heads, positional=arch == "vit"
