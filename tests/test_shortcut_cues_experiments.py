@@ -74,6 +74,7 @@ def test_compression_proxy_ranks_colour_variation_cheapest(setup):
 
 def test_full_profile_sets_only_known_parameters():
     import ast
+    import inspect
     from pathlib import Path
 
     import nbformat
@@ -83,10 +84,18 @@ def test_full_profile_sets_only_known_parameters():
     nb = nbformat.read(root / "notebooks" / "shortcut_cues.ipynb", as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     names = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
+    defaults = {}
+    exec(cell.source, {}, defaults)
+    for profile in ("full", "wcst4"):
+        values = yaml.safe_load((root / "notebooks" / "profiles" / profile / "shortcut_cues.yaml").read_text())
+        assert set(values) <= names, (profile, set(values) - names)
+        params = defaults | values
+        X.check_study_parameters(**{k: params[k] for k in inspect.signature(X.check_study_parameters).parameters})
+        X.study_config(**{k: params[k] for k in inspect.signature(X.study_config).parameters})
     full = yaml.safe_load((root / "notebooks" / "profiles" / "full" / "shortcut_cues.yaml").read_text())
-    assert set(full) <= names, set(full) - names
     assert isinstance(full["lr"], float) and isinstance(full["vit_lr"], float)
-    assert 2 in full["sphere_radii"] and full["mdl_block_ends"][-1] <= full["n_probe"]
+    assert full["hidden"] == [2048, 600, 300, 100]  # the authors' FFNet (src/models/ffnet.py)
+    assert max(full["rerun_radii"]) == 200 and full["surface_span"] == 2.0 and full["surface_on"] == "diagonal"
 
 
 def test_radius_rerun_retrains_a_perturbed_forced_solution(setup):
@@ -121,10 +130,10 @@ def test_white_sprites_hide_colour_and_the_leave_one_out_uses_them_once_colour_i
     cfg = X.TrainConfig(epochs=1, lr=3e-3, batch_size=32)
     kw = dict(n_diagonal=90, n_off_diagonal=30, resolution=16, seed=3)
     loo, _ = X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="white", **kw)
-    x, _ = loo.tensors("diagonal")
+    x, _ = loo[0].tensors("diagonal")
     assert torch.equal(x[:, 0], x[:, 2])
     kept, _ = X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="coloured", **kw)
-    assert not torch.equal(kept.tensors("diagonal")[0][:, 0], kept.tensors("diagonal")[0][:, 2])
+    assert not torch.equal(kept[0].tensors("diagonal")[0][:, 0], kept[0].tensors("diagonal")[0][:, 2])
     with pytest.raises(ParameterError, match="sprites"):
         X.leave_one_out(src, CUES, "color", ["mlp"], [0], cfg, sprites="grey", **kw)
 

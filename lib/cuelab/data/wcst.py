@@ -143,11 +143,18 @@ class WCST:
                          np.concatenate([self.diagonal.labels, off.labels]), np.concatenate([self.diagonal.levels, off.levels]))
 
     def split(self, name: str) -> WCSTSplit:
-        """"diagonal", an off-diagonal set by cue name, or "forced:<cue>"."""
+        """"diagonal", an off-diagonal set by cue name, "forced:<cue>" (diagonal ∪ the cue's forced-training
+        off-diagonal set) or "forced-off:<cue>" (that off-diagonal training set alone, where only the cue explains
+        the labels: a curriculum's first stage)."""
         if name == "diagonal":
             return self.diagonal
         if name.startswith("forced:"):
             return self.forced(name.split(":", 1)[1])
+        if name.startswith("forced-off:"):
+            cue = name.split(":", 1)[1]
+            if cue not in self.forced_off:
+                raise ParameterError("cue", cue, "a cue with a forced-training set: one of " + ", ".join(self.forced_off))
+            return self.forced_off[cue]
         return self.off_diagonal[name]
 
     def tensors(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:

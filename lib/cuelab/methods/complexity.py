@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -142,3 +143,35 @@ def prequential_code_length(x: torch.Tensor, y: torch.Tensor, num_classes: int, 
             logp = F.log_softmax(model(x[start:end]), dim=-1)
             blocks.append(float(-logp.gather(1, y[start:end, None]).sum()) / math.log(2))
     return {"bits": float(sum(blocks)), "uniform_bits": ends[-1] * math.log2(num_classes), "blocks": blocks}
+
+
+def footprint_shape_bias(size: int = 32, radii: Sequence[float] = (3, 4, 5, 6, 8)) -> pd.DataFrame:
+    """What the footprint proxy makes of two maps of equal area by design: a filled disc and an annulus with the
+    same pixel count (the thinnest hole that matches), centred in a size × size map.
+
+    Colour's level map is always a filled silhouette, the other cues' maps are set differences with more boundary;
+    this table says how much of a footprint ratio below 1 a filled map earns by its shape alone. Rows (radius,
+    pixels, filled_bytes, ring_bytes, ratio = filled / ring).
+    """
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    dist = np.hypot(yy, xx)
+    rows = []
+    for radius in radii:
+        disc = dist <= radius
+        area = int(disc.sum())
+        ring = None
+        for inner in np.arange(1.0, size / 2, 0.05):
+            for outer in np.arange(inner + 0.5, size / 2, 0.05):
+                cand = (dist <= outer) & (dist > inner)
+                if int(cand.sum()) == area:
+                    ring = cand
+                    break
+                if int(cand.sum()) > area:
+                    break
+            if ring is not None:
+                break
+        if ring is None:
+            continue
+        f, r = map_bytes(disc), map_bytes(ring)
+        rows.append({"radius": float(radius), "pixels": area, "filled_bytes": f, "ring_bytes": r, "ratio": f / r})
+    return pd.DataFrame(rows)

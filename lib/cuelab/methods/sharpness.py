@@ -2,8 +2,9 @@
 
 Sphere test (Scimeca et al. 2022): draw a Gaussian direction over *all* parameters, scale it to unit norm, step
 a distance r from the trained weights, and record ΔL(r) = L(θ + r·d) − L(θ); average over directions. Flatter
-minima have smaller ΔL at the same r. Losses are computed in eval mode (BatchNorm uses its running statistics;
-the authors' code evaluated with BatchNorm in training mode, which mixes batch statistics into the measurement).
+minima have smaller ΔL at the same r. Losses are computed in eval mode (BatchNorm uses its running statistics), as
+the authors' sphere test does (src/main_sphere_test.py: its test() calls model.eval()); their validation in main.py
+and their 2-D surfaces (main_surf_test.py) run BatchNorm in training mode instead (bn_train_mode=True here).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ LossFn = Callable[[nn.Module], float]
 
 
 def dataset_loss(x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512, bn_train_mode: bool = False) -> LossFn:
-    """A loss function of a model: mean cross-entropy on (x, y) in eval mode (bn_train_mode=True: the authors' way)."""
+    """A loss function of a model: mean cross-entropy on (x, y) in eval mode (bn_train_mode=True: BatchNorm in training
+    mode, as the authors' main.py validation and main_surf_test.py)."""
 
     def loss(model: nn.Module) -> float:
         was = model.training
