@@ -343,6 +343,35 @@ Columns: {", ".join(cols) or "none"}.
 """
 
 
+def stage_notebook(notebook: Path, folder: Path) -> Path:
+    """Copy a notebook into folder; myst-nb does not render markdown-cell attachments (`![..](attachment:x.png)`,
+    e.g. each study's lead picture in cell 0), so each one is written out as a file under
+    folder/_attachments/<notebook>/ and the staged copy links to that file instead."""
+    import base64
+    import mimetypes
+
+    target = folder / notebook.name
+    nb = nbformat.read(str(notebook), as_version=nbformat.NO_CONVERT)
+    written = False
+    for i, cell in enumerate(nb.cells):
+        for name, bundle in (cell.get("attachments") or {}).items() if cell.cell_type == "markdown" else ():
+            mime = next((m for m in bundle if m.startswith("image/")), None)
+            if mime is None or f"attachment:{name}" not in cell.source:
+                continue
+            stem = Path(name).stem if Path(name).suffix else name
+            file = Path("_attachments") / notebook.stem / f"{i}-{stem}{mimetypes.guess_extension(mime) or ''}"
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            data = bundle[mime]
+            (folder / file).write_bytes(data.encode() if mime == "image/svg+xml" else base64.b64decode(data))
+            cell.source = cell.source.replace(f"attachment:{name}", file.as_posix())
+            written = True
+    if written:
+        nbformat.write(nb, str(target))
+    else:
+        shutil.copy2(notebook, target)
+    return target
+
+
 def stage(src: Path, notebooks: list[Path], root: Path | None = None) -> list[dict[str, Any]]:
     """Write conf.py and the pages under src and copy the notebooks into src/studies; return the claims rows
     (the committed notebooks' and, with root, every results/<study>/<profile>.json)."""
@@ -351,7 +380,7 @@ def stage(src: Path, notebooks: list[Path], root: Path | None = None) -> list[di
     (src / "studies").mkdir(parents=True)
     rows = collect_claims(notebooks) + (collect_results(root) if root is not None else [])
     for nb in notebooks:
-        shutil.copy2(nb, src / "studies" / nb.name)
+        stage_notebook(nb, src / "studies")
     table = "\n".join(f"| [{nb.stem}](studies/{nb.stem}.ipynb) | {STUDIES.get(nb.stem, '')} |" for nb in notebooks)
     toc = "\n".join(f"studies/{nb.stem}" for nb in notebooks)
     (src / "conf.py").write_text(CONF)
