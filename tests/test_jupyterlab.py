@@ -367,9 +367,17 @@ def test_a_committed_notebook_opens_without_the_unsaved_dot(lab):
     dirty = state == "dirty" or _js(driver, NOTEBOOK + "return w.context.model.dirty;")
     if dirty:
         driver.save_screenshot(str(SHOTS / f"dirty-{path.stem}.png"))
+    # the lead picture in cell 0 is a cell attachment: it must show (a data: URI once JupyterLab resolves it)
+    broken = _js(driver, NOTEBOOK + "return Array.from(w.content.node.querySelectorAll('.jp-MarkdownCell img'))"
+                 ".filter(i => !(i.complete && i.naturalWidth > 0 && i.src.startsWith('data:'))).map(i => i.src.slice(0, 60));")
     _js(driver, NOTEBOOK + "return w.sessionContext.shutdown();")
     assert not dirty, f"{path.name} shows as changed on open: run scripts/normalize_notebooks.py"
-    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not broken, f"{path.name}: markdown images that did not render: {broken}"
+    # JupyterLab inserts a markdown cell's HTML before it swaps `attachment:` URLs for data: URIs, so Chromium logs
+    # one failed fetch per attachment image (upstream behaviour; jupyterlite#792 says the same). Only that message is
+    # let through, and only because the check above shows each such image rendered.
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+              and not (e["message"].startswith("attachment:") and "ERR_UNKNOWN_URL_SCHEME" in e["message"])]
     assert not errors, errors[:5]
 
 

@@ -112,6 +112,38 @@ def test_a_notebook_without_claims_is_refused(tmp_path):
         site.collect_claims([path])
 
 
+def test_a_markdown_cell_attachment_is_staged_as_a_file_the_page_links(tmp_path):
+    import base64
+
+    import nbformat
+
+    png = (ROOT / "docs" / "img" / "xor_grokking.png").read_bytes()
+    cell = nbformat.v4.new_markdown_cell("# T\n\n![lead](attachment:lead.png)\n\ntext")
+    cell["attachments"] = {"lead.png": {"image/png": base64.b64encode(png).decode("ascii")},
+                           "unused.png": {"image/png": base64.b64encode(png).decode("ascii")}}
+    path = tmp_path / "study.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("1 + 1")]), str(path))
+    staged = site.stage_notebook(path, tmp_path / "staged")
+    source = nbformat.read(str(staged), as_version=4).cells[0].source
+    assert "attachment:" not in source and "](_attachments/study/0-lead.png)" in source
+    assert (tmp_path / "staged" / "_attachments" / "study" / "0-lead.png").read_bytes() == png
+    assert not (tmp_path / "staged" / "_attachments" / "study" / "0-unused.png").exists()
+    plain = tmp_path / "plain.ipynb"  # a notebook without attachments is copied as it is
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# P")]), str(plain))
+    assert site.stage_notebook(plain, tmp_path / "staged").read_bytes() == plain.read_bytes()
+
+
+def test_each_study_page_shows_its_lead_picture(built):
+    import nbformat
+
+    for path in site.study_notebooks(ROOT):
+        page = (built / "studies" / f"{path.stem}.html").read_text()
+        assert "attachment:" not in page, path.stem
+        for name in nbformat.read(str(path), as_version=4).cells[0].get("attachments") or {}:
+            image = built / "_images" / f"0-{Path(name).stem}.png"
+            assert image.read_bytes() and f'src="../_images/{image.name}"' in page, (path.stem, name)
+
+
 def _driver():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
