@@ -6,7 +6,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cuelab import ParameterError
 from cuelab.seeding import generator
-from cuelab.training import Classifier, StepRecorder, TrainConfig, accuracy, fit, make_trainer
+from cuelab.training import (Classifier, StepRecorder, TrainConfig, accuracy, batched, evaluating, fit, make_trainer,
+                             predict_logits)
 
 
 def _blobs(n: int = 600) -> TensorDataset:
@@ -81,3 +82,48 @@ def test_accuracy_is_batched_in_eval_mode_and_restores_the_mode():
         bn[1].bias.zero_()
     assert accuracy(bn, x, torch.zeros(10, dtype=torch.long)) == 1.0  # (x − 100) < 0 → class 0 everywhere
     assert accuracy(bn, x, y, bn_train_mode=True) == 1.0  # batch-normalised x: negative for the first five
+
+
+def _bn_net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+
+
+def test_batched_equals_the_unbatched_forward_in_eval_mode_and_restores_the_mode():
+    x = torch.randn(23, 3, generator=generator(1))
+    y = torch.randint(0, 2, (23,), generator=generator(2))
+    model = _bn_net().train()
+    with torch.no_grad():
+        model(x)  # running statistics away from their initial values
+    model.eval()
+    with torch.no_grad():
+        whole = model(x)
+    model.train()
+    for batch_size in (1, 5, 23, 100):  # a ragged last batch, one batch, a batch larger than the data
+        out = batched(model, x, batch_size=batch_size)
+        assert torch.allclose(out, whole, atol=1e-6) and out.device.type == "cpu" and not out.requires_grad
+        assert model.training  # the caller's mode comes back
+    assert torch.equal(predict_logits(model, x, batch_size=5), batched(model, x, batch_size=5))
+    hits = batched(model, x, y, fn=lambda m, xb, yb: m(xb).argmax(-1) == yb, batch_size=4)  # more tensors sliced alike
+    assert torch.equal(hits, whole.argmax(-1) == y)
+    assert accuracy(model, x, y, batch_size=4) == float((whole.argmax(-1) == y).double().mean())
+    model.eval()
+    batched(model, x, batch_size=5, train_mode=True)  # BatchNorm on batch statistics inside, eval mode after
+    assert not model.training
+
+
+def test_batched_and_evaluating_restore_the_mode_when_the_forward_raises():
+    model = _bn_net().train()
+
+    def boom(m, xb):
+        assert not m.training  # eval mode inside
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        batched(model, torch.zeros(4, 3), fn=boom)
+    assert model.training
+    model.eval()
+    with pytest.raises(ValueError), evaluating(model, train_mode=True):
+        assert model.training
+        raise ValueError
+    assert not model.training

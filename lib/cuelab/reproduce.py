@@ -442,18 +442,10 @@ def write_bench(results: Iterable[StudyResult], root: str | Path | None = None) 
 
 
 def _cell(value: Any) -> str:
-    """A value as a markdown table cell: numbers to 4 significant digits, no pipes or newlines."""
-    if value is None:
-        text = "—"
-    elif isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, float):
-        text = f"{value:.4g}"
-    elif isinstance(value, list):
-        text = ", ".join(_cell(v) for v in value)
-    else:
-        text = str(value)
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A value as a markdown table cell: claims.format_value (numbers to 4 significant digits), no pipes or newlines."""
+    from cuelab.claims import format_value
+
+    return format_value(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _control_cell(control: dict | None) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,21 +63,59 @@ def best_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+@contextmanager
+def evaluating(model: nn.Module, *, train_mode: bool = False) -> Iterator[nn.Module]:
+    """The model in eval mode inside the block (train_mode=True: training mode, e.g. BatchNorm on batch statistics);
+    its own mode is restored afterwards, also when the block raises. Gradients are left as they are."""
+    was = model.training
+    model.train(train_mode)
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
 @torch.no_grad()
+def batched(
+    model: nn.Module,
+    x: torch.Tensor,
+    *more: torch.Tensor,
+    fn: Callable[..., torch.Tensor] | None = None,
+    batch_size: int = 512,
+    train_mode: bool = False,
+) -> torch.Tensor:
+    """fn(model, x_batch, *more_batches) over consecutive batches of x (and of each tensor in more, sliced alike), moved
+    to the model's device; the results concatenated on the CPU. fn=None: the model's outputs.
+
+    A pure forward evaluation: under torch.no_grad, in eval mode (train_mode=True: training mode), the model's mode
+    restored afterwards (cuelab.training.evaluating). Callers that need gradients (attributions, attacks) do not use it.
+    """
+    device = next(model.parameters()).device
+    with evaluating(model, train_mode=train_mode):
+        parts = []
+        for i in range(0, len(x), batch_size):
+            batch = [t[i : i + batch_size].to(device) for t in (x, *more)]
+            parts.append((model(*batch) if fn is None else fn(model, *batch)).cpu())
+    return torch.cat(parts)
+
+
+def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512,
+                   train_mode: bool = False) -> torch.Tensor:
+    """The model's outputs on x, batch by batch in eval mode, on the CPU (cuelab.training.batched)."""
+    return batched(model, x, batch_size=batch_size, train_mode=train_mode)
+
+
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512, bn_train_mode: bool = False) -> float:
     """Accuracy of the model's argmax on (x, y), batch by batch on the model's device.
 
     Evaluated in eval mode; bn_train_mode=True evaluates in training mode (BatchNorm on batch statistics), as some
     papers' code did. The model's mode is restored afterwards.
     """
-    was = model.training
-    model.train(bn_train_mode)
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(y), batch_size):
-        correct += int((model(x[i : i + batch_size].to(device)).argmax(-1) == y[i : i + batch_size].to(device)).sum())
-    model.train(was)
-    return correct / max(len(y), 1)
+    if len(y) == 0:
+        return 0.0
+    hits = batched(model, x, y, fn=lambda m, xb, yb: m(xb).argmax(-1) == yb, batch_size=batch_size,
+                   train_mode=bn_train_mode)
+    return int(hits.sum()) / len(y)
 
 
 def _silence_lightning() -> None:
@@ -188,11 +227,8 @@ class StepRecorder(L.Callback):
     def _record(self, pl_module: L.LightningModule, step: int) -> None:
         if self.steps is not None and step not in self.steps:
             return
-        was_training = pl_module.training
-        pl_module.eval()
-        with torch.no_grad():
+        with evaluating(pl_module), torch.no_grad():
             row = {"step": step, **self.measure(pl_module, step)}
-        pl_module.train(was_training)
         self.rows.append(row)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -39,7 +39,7 @@ from cuelab.models.zoo import (
 )
 from cuelab.parallel import map_jobs, resolve_workers
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive, check_positive_int
-from cuelab.training import Classifier, fit
+from cuelab.training import Classifier, fit, predict_logits
 
 
 @dataclass(frozen=True)
@@ -159,12 +159,10 @@ def train(config: ZooConfig, arch: str, regime: str, seed: int, *, distinguish: 
     return model.cpu().eval()
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, num_classes: int, batch_size: int = 512) -> torch.Tensor:
-    """Class decisions among the K original classes (a DiSTinguish head's k′ outputs are ignored)."""
-    model.eval()
-    device = next(model.parameters()).device
-    logits = torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)])
+def original_class_decisions(model: torch.nn.Module, x: torch.Tensor, num_classes: int,
+                             batch_size: int = 512) -> torch.Tensor:
+    """Class decisions among the K original classes (a DiSTinguish head's k′ outputs are ignored), in eval mode."""
+    logits = predict_logits(model, x, batch_size=batch_size)
     return original_class_logits(logits, num_classes).argmax(dim=1)
 
 
@@ -182,17 +180,18 @@ def shape_items(pred: torch.Tensor, shape: torch.Tensor, texture: torch.Tensor) 
 def evaluate(model: torch.nn.Module, sets: EvalSets, config: ZooConfig, *, seed: int = 0) -> dict[str, Any]:
     """Shape bias, accuracies, and DiST accuracy (the configured tie policy and the paper's) of one network."""
     k = config.spec.n_classes
-    cue_pred = predict(model, sets.cue.x, k)
+    cue_pred = original_class_decisions(model, sets.cue.x, k)
     sb = shape_bias(cue_pred, sets.cue.shape, sets.cue.texture)
     feats = O.model_features(model, sets.triplets.images)
     main = O.score_features(feats, config.tie_policy, tie_tol=config.tie_tol, n_boot=config.n_boot, seed=seed)
     paper = O.score_features(feats, "first", tie_tol=config.tie_tol, n_boot=config.n_boot, seed=seed)
+    decide = lambda x: original_class_decisions(model, x, k)  # noqa: E731
     return {
         "shape_bias": sb.shape_bias,
         "shape_decisions": sb.shape_fraction,
         "texture_decisions": sb.texture_fraction,
-        "clean_acc": float((predict(model, sets.clean.x, k) == sets.clean.y).double().mean()),
-        "shape_only_acc": float((predict(model, sets.shape_only.x, k) == sets.shape_only.y).double().mean()),
+        "clean_acc": float((decide(sets.clean.x) == sets.clean.y).double().mean()),
+        "shape_only_acc": float((decide(sets.shape_only.x) == sets.shape_only.y).double().mean()),
         "dist": main.accuracy,
         "dist_low": main.ci_low,
         "dist_high": main.ci_high,

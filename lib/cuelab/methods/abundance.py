@@ -19,6 +19,7 @@ from torch import nn
 
 from cuelab.methods.sharpness import _params, _shift, random_direction
 from cuelab.params import check_positive_int
+from cuelab.training import predict_logits
 
 
 def eta_squared(values: np.ndarray, groups: np.ndarray) -> float:
@@ -45,7 +46,7 @@ def logit_variance_share(make_model: Callable[[int], nn.Module], x: torch.Tensor
     rows = []
     for i in range(n_inits):
         model = make_model(seed * 10_000 + i).eval()
-        out = torch.cat([model(x[j:j + 512]) for j in range(0, len(x), 512)]).numpy()
+        out = predict_logits(model, x, batch_size=512).numpy()
         for k, c in enumerate(cues):
             rows.append({"init": i, "cue": c, "share": eta_squared(out, levels[:, k])})
     return pd.DataFrame(rows)

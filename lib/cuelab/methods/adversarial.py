@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cuelab.params import ParameterError, check_choice, check_in_interval, check_positive, check_positive_int
-from cuelab.training import Classifier, accuracy
+from cuelab.training import Classifier, accuracy, batched, evaluating
 
 NORMS = ("l2", "linf")
 
@@ -91,31 +91,24 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: AttackConfig
     if eps <= 0:
         return x.detach().clone()
     alpha = attack.alpha * eps / attack.eps
-    was = model.training
-    model.eval()
     x = x.detach()
     delta = _random_start(x, attack, eps) if attack.random_start else torch.zeros_like(x)
     if attack.bounds is not None:
         delta = (x + delta).clamp(*attack.bounds) - x
-    for _ in range(attack.steps):
-        delta.requires_grad_(True)
-        loss = F.cross_entropy(model(x + delta), y)
-        (grad,) = torch.autograd.grad(loss, delta)
-        with torch.no_grad():
-            if attack.norm == "linf":
-                delta = delta + alpha * grad.sign()
-            else:
-                delta = delta + alpha * grad / _flat_norm(grad)
-            delta = project(delta, attack.norm, eps)
-            if attack.bounds is not None:
-                delta = (x + delta).clamp(*attack.bounds) - x
-    model.train(was)
+    with evaluating(model):
+        for _ in range(attack.steps):
+            delta.requires_grad_(True)
+            loss = F.cross_entropy(model(x + delta), y)
+            (grad,) = torch.autograd.grad(loss, delta)
+            with torch.no_grad():
+                if attack.norm == "linf":
+                    delta = delta + alpha * grad.sign()
+                else:
+                    delta = delta + alpha * grad / _flat_norm(grad)
+                delta = project(delta, attack.norm, eps)
+                if attack.bounds is not None:
+                    delta = (x + delta).clamp(*attack.bounds) - x
     return (x + delta).detach()
-
-
-@torch.no_grad()
-def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
-    return int((model(x).argmax(-1) == y).sum())
 
 
 def robust_accuracy(
@@ -124,17 +117,13 @@ def robust_accuracy(
     """Accuracy on PGD examples of attack (clean accuracy when attack is None)."""
     if attack is None:
         return accuracy(model, x, y, batch_size=batch_size)
-    was = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
-        with torch.enable_grad():
-            xb = pgd(model, xb, yb, attack)
-        correct += _correct(model, xb, yb)
-    model.train(was)
-    return correct / len(x)
+
+    def hits(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():  # the attack needs gradients; the forward pass that scores it does not
+            xb = pgd(m, xb, yb, attack)
+        return m(xb).argmax(-1) == yb
+
+    return int(batched(model, x, y, fn=hits, batch_size=batch_size).sum()) / len(x)
 
 
 class AdversarialClassifier(Classifier):

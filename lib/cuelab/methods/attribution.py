@@ -21,19 +21,14 @@ from torch import nn
 
 from cuelab.params import check_choice, check_positive, check_positive_int
 from cuelab.seeding import generator
+from cuelab.training import batched, evaluating
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients", "random")
 
 
-@torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Predicted labels (argmax of the logits), in batches, with the model in eval mode."""
-    was = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = torch.cat([model(x[i : i + batch_size].to(device)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
+    return batched(model, x, fn=lambda m, xb: m(xb).argmax(-1), batch_size=batch_size)
 
 
 def _logit_grad(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -51,15 +46,15 @@ def _batched(
     target: torch.Tensor | None,
     batch_size: int,
 ) -> torch.Tensor:
-    was = model.training
-    model.eval()  # batch norm must not see the perturbed copies as a batch to learn from
     device = next(model.parameters()).device
-    if target is None:
-        target = predict(model, x, batch_size)
-    parts = []
-    for i in range(0, len(x), batch_size):
-        parts.append(fn(x[i : i + batch_size].to(device), target[i : i + batch_size].to(device), i).cpu())
-    model.train(was)
+    # Not cuelab.training.batched: fn needs gradients. Eval mode: batch norm must not see the perturbed copies as a
+    # batch to learn from.
+    with evaluating(model):
+        if target is None:
+            target = predict(model, x, batch_size)
+        parts = []
+        for i in range(0, len(x), batch_size):
+            parts.append(fn(x[i : i + batch_size].to(device), target[i : i + batch_size].to(device), i).cpu())
     return torch.cat(parts)
 
 

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from cuelab.params import check_choice, check_in_interval, check_positive_int
+from cuelab.training import batched
 
 TIE_POLICIES: tuple[str, ...] = ("first", "fractional", "random")
 CONTROLS: tuple[str, ...] = ("colour histogram", "|Laplacian| histogram", "8×8 pixel layout")
@@ -241,13 +242,6 @@ def model_features(
     features="features" calls model.features (the head removed); "output" calls the model itself.
     """
     check_choice("features", features, ("features", "output"))
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
     flat = triplets.reshape(-1, *triplets.shape[2:])
-    fn = model.features if features == "features" else model
-    out = torch.cat(
-        [fn(flat[i : i + batch_size].to(device)).flatten(1).cpu() for i in range(0, flat.shape[0], batch_size)]
-    )
-    model.train(was_training)
-    return out.reshape(triplets.shape[0], 3, -1)
+    fn = (lambda m, xb: m.features(xb).flatten(1)) if features == "features" else (lambda m, xb: m(xb).flatten(1))
+    return batched(model, flat, fn=fn, batch_size=batch_size).reshape(triplets.shape[0], 3, -1)

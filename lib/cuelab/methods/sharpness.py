@@ -19,6 +19,7 @@ from torch import nn
 
 from cuelab.params import ParameterError, check_positive_int
 from cuelab.seeding import generator
+from cuelab.training import batched
 
 LossFn = Callable[[nn.Module], float]
 
@@ -28,16 +29,9 @@ def dataset_loss(x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512, bn_
     mode, as the authors' main.py validation and main_surf_test.py)."""
 
     def loss(model: nn.Module) -> float:
-        was = model.training
-        model.train(bn_train_mode)
-        device = next(model.parameters()).device
-        total = 0.0
-        with torch.no_grad():
-            for i in range(0, len(y), batch_size):
-                out = model(x[i:i + batch_size].to(device))
-                total += float(F.cross_entropy(out, y[i:i + batch_size].to(device), reduction="sum"))
-        model.train(was)
-        return total / len(y)
+        sums = batched(model, x, y, fn=lambda m, xb, yb: F.cross_entropy(m(xb), yb, reduction="sum").reshape(1),
+                       batch_size=batch_size, train_mode=bn_train_mode)
+        return sum(sums.tolist(), 0.0) / len(y)  # per-batch sums added in order, as floats
 
     return loss
 
