@@ -132,14 +132,14 @@ def test_counterexample_equivalence_claims_do_not_hold_on_a_noisy_null():
     assert R.random_diffroar_margin(1000) == pytest.approx(0.0671, abs=1e-4)
 
 
-def test_counterexample_benchmarks_and_imagenet_are_not_run_offline():
+def test_benchmarks_and_imagenet_are_not_run_offline():
     r = _results()
     for cid in ("IG-10", "IG-13", "IG-14", "IG-15"):
         c = R.RULES[cid](r)
         assert c.verdict == "not run" and "not run" in c.rule and c.source
 
 
-def test_counterexample_robust_half_is_not_run_on_a_network_that_is_not_robust():
+def test_robust_half_is_not_run_on_a_network_that_is_not_robust():
     c = R.ig_7r(_results(robust_acc=0.152))
     assert c.verdict == "not run" and "0.152" in c.rule and "0.9" in c.rule
 

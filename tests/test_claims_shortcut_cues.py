@@ -167,13 +167,14 @@ def test_counterexample_wcst9_control_of_equal_area_maps():
     assert R.wcst_9(_results(footprint=None)).verdict == "not run"
 
 
+@pytest.mark.counterexample
 def test_counterexample_the_label_shuffled_control_fails_wcst1_and_a_chance_level_model_cannot_pass():
     c = R.wcst_1(_results())
     assert c.control["verdict"] == "fails" and "fails as it should" in c.control_text
     assert R.wcst_1(_results(final=_final(colour=0.3, other=0.35))).verdict == "fails"
 
 
-def test_counterexample_missing_inputs_are_not_run_and_unverified_orders_say_so():
+def test_missing_inputs_are_not_run_and_unverified_orders_say_so():
     assert R.wcst_7(_results(utk=None)).verdict == "not run"
     assert R.wcst_8(_results()).verdict == "not run"
     assert R.wcst_3(_results(dropped="shape")).verdict == "not run"

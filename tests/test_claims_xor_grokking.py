@@ -205,7 +205,7 @@ def test_counterexample_control_that_passes_turns_the_claim_into_fails():
     assert claim.verdict == "fails" and "control" in claim.detail
 
 
-def test_counterexample_missing_side_runs_are_not_run():
+def test_missing_side_runs_are_not_run():
     r = good(scaling=None, delayed=None, projections=None)
     for rule in (R.xor_9, R.xor_10, R.xor_11, R.xor_12, R.xor_13):
         assert rule(r).verdict == "not run"

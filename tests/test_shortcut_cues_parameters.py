@@ -61,7 +61,7 @@ def test_the_setup_cell_calls_both_and_no_cell_raises():
     ("n_off_diagonal", 0, "n_off_diagonal"),
     ("workers", 0, "workers"),
 ])
-def test_counterexample_bad_values_and_combinations_name_the_parameter(name, value, match):
+def test_bad_values_and_combinations_name_the_parameter(name, value, match):
     with pytest.raises(ParameterError, match=match):
         _check(**{name: value})
 
@@ -77,6 +77,7 @@ def test_each_seed_draws_its_own_evaluation_sets():
     assert all(np.array_equal(draws[s].off_diagonal["color"].rows, again[s].off_diagonal["color"].rows) for s in (0, 1, 2))
 
 
+@pytest.mark.counterexample
 def test_counterexample_the_footprint_proxy_favours_filled_maps_of_equal_area():
     bias = K.footprint_shape_bias(32)
     assert len(bias) >= 3 and (bias["pixels"] > 0).all()
