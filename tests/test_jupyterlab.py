@@ -39,6 +39,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import chromium_driver
 
 from cuelab.paths import repo_root
 
@@ -108,21 +109,7 @@ def _get(url: str) -> object:
 
 
 def _chromium_driver():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        if os.environ.get("CUELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail("CUELAB_REQUIRE_BROWSER=1 but chromium/chromedriver are missing (apt install chromium chromium-driver)")
-        pytest.skip("chromium and chromedriver are not installed (apt install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+    return chromium_driver()
 
 
 @pytest.fixture(scope="module")

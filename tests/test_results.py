@@ -150,3 +150,20 @@ def test_scores_are_numbers_only_and_small(root: Path, monkeypatch: pytest.Monke
     for bad in ({"names": ["a", "b"]}, {"x": float("inf")}, {"x": list(range(results.MAX_SCORES + 1))}):
         with pytest.raises(ParameterError):
             results.save_scores("global_shape", bad)
+
+
+def test_compare_reads_a_claims_json_that_a_notebook_wrote_outside_the_runner(root: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """make test's nbval execution writes reports/<study>/claims.json; compare-all CLAIMS_DIR=reports checks it."""
+    run = _run(root)
+    results.record("xor_grokking", "full", root)
+    written = root / "elsewhere" / "xor_grokking" / "claims.json"
+    written.parent.mkdir(parents=True)
+    written.write_text(run.claims_path.read_text())
+    assert results.main(["compare", "--all", "--profile", "full", "--claims-dir", str(root / "elsewhere")]) == 0
+    assert "elsewhere/xor_grokking/claims.json agrees with" in capsys.readouterr().out
+    data = json.loads(written.read_text())
+    data["claims"][1]["measured"], data["claims"][1]["interval"], data["claims"][1]["verdict"] = 0.2, [0.19, 0.21], "fails"
+    written.write_text(json.dumps(data))
+    assert results.main(["compare", "--all", "--profile", "full", "--claims-dir", str(root / "elsewhere")]) == 1
+    assert "XOR-4" in capsys.readouterr().out

@@ -10,13 +10,12 @@ the browser test is skipped, unless CUELAB_REQUIRE_BROWSER=1 (set by .ci/run), w
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
+from browser import chromium_driver
 from PIL import Image
 
 import cuelab
@@ -145,22 +144,7 @@ def test_each_study_page_shows_its_lead_picture(built):
 
 
 def _driver():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        if os.environ.get("CUELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail("CUELAB_REQUIRE_BROWSER=1 but chromium/chromedriver are missing (apt install chromium chromium-driver)")
-        pytest.skip("chromium and chromedriver are not installed (apt install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--allow-file-access-from-files"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+    return chromium_driver("--allow-file-access-from-files")
 
 
 def _non_blank(path: Path) -> bool:
